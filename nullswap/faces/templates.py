@@ -80,3 +80,28 @@ def similarity_matrix(src_points: np.ndarray, dst_points: np.ndarray) -> np.ndar
 def template_to_template(src: Template, dst: Template) -> np.ndarray:
     """The fixed 2×3 map from crops in ``src``'s frame to crops in ``dst``'s frame."""
     return similarity_matrix(src.points, dst.points)
+
+
+# dlib's face-recognition chip: dlib.get_face_chip(image, shape5, size=150, padding=0.25), aligned by
+# dlib's 5-point predictor (eye corners, nose base).  Derived empirically, not from dlib's constants:
+# on the 30 faces dlib's HOG detector finds in the registry photos (face_recognition obama/obama2/
+# obama3/biden, insightface t1, face-api sample1-6), each face's similarity from canonical-256
+# coordinates (5 points from dlib's 68-point predictor) to dlib's chip coordinates, applied to
+# CANONICAL_256's points; 2 strongly turned faces dropped as outliers; the mean of the other 28
+# re-fitted as one similarity (scale 0.8316, rotation -1.90 degrees).  Per-face spread about these
+# points: 3.6 px RMS in the 150 chip.  Re-derive: python -m nullswap.recognizers.dlib_resnet
+# (checked by tests/test_recognizer_dlib.py::test_dlib_chip_template_is_reproduced_from_real_faces).
+DLIB_CHIP_150 = Template(
+    "dlib_chip",
+    150,
+    np.array(
+        [
+            [46.2367, 44.9297],
+            [99.4162, 42.8702],
+            [74.0044, 74.2915],
+            [53.1871, 106.1552],
+            [97.2259, 104.4497],
+        ],
+        dtype=np.float64,
+    ),
+)
