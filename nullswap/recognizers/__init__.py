@@ -14,6 +14,8 @@ from collections.abc import Callable
 from nullswap.recognizers.base import Recognizer
 
 _FACTORIES: dict[str, Callable[..., Recognizer]] = {}
+#: back-end modules that failed to import, with the error (reported by :func:`load`)
+IMPORT_ERRORS: dict[str, Exception] = {}
 
 
 def register_recognizer(name: str) -> Callable[[Callable[..., Recognizer]], Callable[..., Recognizer]]:
@@ -35,7 +37,11 @@ def _import_backends() -> None:
     those are imported inside the factories, where a missing one becomes a clear error."""
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("_") and info.name != "base":
-            importlib.import_module(f"{__name__}.{info.name}")
+            module = f"{__name__}.{info.name}"
+            try:
+                importlib.import_module(module)
+            except Exception as exc:  # one broken back end must not hide the others
+                IMPORT_ERRORS[module] = exc
 
 
 def available() -> list[str]:
@@ -48,7 +54,8 @@ def load(name: str, device: str | None = None, **kwargs: object) -> Recognizer:
     """Build recognizer ``name`` with its weights, in eval mode, parameters frozen."""
     _import_backends()
     if name not in _FACTORIES:
-        raise KeyError(f"unknown recognizer '{name}'; available: {', '.join(sorted(_FACTORIES))}")
+        broken = "".join(f"\n  {m} failed to import: {e!r}" for m, e in IMPORT_ERRORS.items())
+        raise KeyError(f"unknown recognizer '{name}'; available: {', '.join(sorted(_FACTORIES))}{broken}")
     model = _FACTORIES[name](**kwargs)
     model.eval()
     for parameter in model.parameters():
