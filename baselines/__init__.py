@@ -13,6 +13,8 @@ from collections.abc import Callable
 from baselines.base import Protector
 
 _FACTORIES: dict[str, Callable[..., Protector]] = {}
+#: adapter modules that failed to import, with the error (reported by :func:`load`)
+IMPORT_ERRORS: dict[str, Exception] = {}
 
 
 def register_protector(name: str) -> Callable[[Callable[..., Protector]], Callable[..., Protector]]:
@@ -28,7 +30,11 @@ def register_protector(name: str) -> Callable[[Callable[..., Protector]], Callab
 def _import_adapters() -> None:
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("_") and info.name != "base":
-            importlib.import_module(f"{__name__}.{info.name}")
+            module = f"{__name__}.{info.name}"
+            try:
+                importlib.import_module(module)
+            except Exception as exc:  # one broken adapter must not hide the others
+                IMPORT_ERRORS[module] = exc
 
 
 def available() -> list[str]:
@@ -39,7 +45,8 @@ def available() -> list[str]:
 def load(name: str, **options: object) -> Protector:
     _import_adapters()
     if name not in _FACTORIES:
-        raise KeyError(f"unknown protector '{name}'; available: {', '.join(sorted(_FACTORIES))}")
+        broken = "".join(f"\n  {m} failed to import: {e!r}" for m, e in IMPORT_ERRORS.items())
+        raise KeyError(f"unknown protector '{name}'; available: {', '.join(sorted(_FACTORIES))}{broken}")
     return _FACTORIES[name](**options)
 
 
