@@ -74,7 +74,7 @@ def test_only_face_regions_change_and_the_rest_of_the_photo_is_bit_identical(che
     assert protected.shape == original.shape
     changed = np.any(protected != original, axis=-1)
     assert changed.any()
-    ys, xs = np.nonzero(changed)
+    _, xs = np.nonzero(changed)
     box = json.loads((out / "protect_report.json").read_text())["photos"][0]["boxes"][0]
     width = box[2] - box[0]
     assert xs.min() > box[0] - width and xs.max() < box[2] + width

@@ -21,7 +21,7 @@ def test_every_protector_adapter_imports():
 
 
 def test_unknown_names_list_what_exists():
-    with pytest.raises(KeyError, match="available: .*dlib"):
+    with pytest.raises(KeyError, match=r"available: .*dlib"):
         recognizers.load("no-such-recognizer")
-    with pytest.raises(KeyError, match="available: .*nullswap"):
+    with pytest.raises(KeyError, match=r"available: .*nullswap"):
         baselines.load("no-such-protector")
