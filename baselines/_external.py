@@ -1,0 +1,142 @@
+"""Base class of the protectors that run an upstream system behind the file boundary.
+
+Subclasses name their :class:`~benchmarks.external.UpstreamSpec`, the resolution of the upstream's
+frame and the options their driver understands.  This class owns the frame conversion: canonical
+crops are resized to the upstream's square frame and written as PNGs; the driver protects there (in
+the upstream's own value range); the *change* it made is upsampled back to our resolution, added to
+the clean crop and clamped; and the realised distortion is measured here, in our frame, after uint8
+rounding — never read from the upstream's settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from baselines._frames import apply_delta, from_uint8, measure, quantize, resize, to_uint8
+from baselines.base import Protector
+from benchmarks.external import ExternalRunError, ExternalRunner, UpstreamSpec
+
+
+class ExternalProtector(Protector):
+    spec: ClassVar[UpstreamSpec]
+    #: side of the square frame the upstream works in (its training resolution)
+    frame_size: ClassVar[int] = 256
+    #: driver modes this adapter accepts (first = default); empty when the driver has one mode
+    modes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        root: str | Path | None = None,
+        checkout: str | Path | None = None,
+        python: str | Path | None = None,
+        mode: str | None = None,
+        device: str = "auto",
+        seed: int = 0,
+        timeout: float = 3600.0,
+        chunk: int = 256,
+        run_dir: str | Path | None = None,
+        check: bool = True,
+        record_stats: bool = True,
+        **driver_options: object,
+    ) -> None:
+        """``root``/``checkout``/``python`` locate the upstream (default ``$NULLSWAP_HOME/upstream``);
+        ``chunk`` images go to the driver per call (each call loads the model once); ``check`` verifies
+        the checkout, environment and weights now, so a missing piece is reported when the protector is
+        built rather than in the middle of a table."""
+        if self.modes:
+            mode = mode or self.modes[0]
+            if mode not in self.modes:
+                raise ValueError(f"{self.name}: unknown mode {mode!r}; choose one of {', '.join(self.modes)}")
+        elif mode is not None:
+            raise ValueError(f"{self.name} has no modes")
+        self.mode = mode
+        self.device = device
+        self.seed = int(seed)
+        self.timeout = float(timeout)
+        self.chunk = max(1, int(chunk))
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.record_stats = bool(record_stats)
+        self.options = self.validate_options(dict(driver_options))
+        self.runner = ExternalRunner(self.spec, root, checkout=checkout, python=python)
+        self.last_stats: list[dict[str, object]] = []
+        self.last_info: dict[str, object] = {}
+        if check:
+            self.runner.check(self.mode)
+
+    def validate_options(self, options: dict[str, object]) -> dict[str, object]:
+        """Check and complete the driver options (subclasses name the ones they accept)."""
+        allowed = set(self.default_options())
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise TypeError(
+                f"{self.name}: unknown option(s) {', '.join(unknown)}; accepted: {', '.join(sorted(allowed))}"
+            )
+        return {**self.default_options(), **options}
+
+    @classmethod
+    def default_options(cls) -> dict[str, object]:
+        return {}
+
+    def to_frame(self, images: torch.Tensor) -> torch.Tensor:
+        """Canonical crops → the upstream's frame, on the uint8 grid (exactly what the PNGs hold)."""
+        return quantize(resize(images.detach().float(), self.frame_size))
+
+    def protect(self, images: torch.Tensor) -> torch.Tensor:
+        self.check_images(images)
+        outputs, stats = [], []
+        for start in range(0, len(images), self.chunk):
+            clean = images[start : start + self.chunk]
+            sent = self.to_frame(clean)
+            arrays = to_uint8(sent)
+            run_dir = None if self.run_dir is None else self.run_dir / f"chunk{start // self.chunk:04d}"
+            result = self.runner.run(
+                list(arrays),
+                self.options,
+                timeout=self.timeout,
+                seed=self.seed + start,
+                device=self.device,
+                mode=self.mode,
+                run_dir=run_dir,
+            )
+            failed = [item for item in result.items if not item.ok]
+            if failed:
+                listing = "; ".join(f"{item.id}: {item.message or item.status}" for item in failed[:5])
+                raise ExternalRunError(
+                    f"{self.name}: {len(failed)} of {len(result.items)} images failed ({listing}); "
+                    f"log: {result.log_path}",
+                    result.log_path,
+                )
+            received = from_uint8([item.image for item in result.items])
+            if received.shape != sent.shape:
+                raise ExternalRunError(
+                    f"{self.name}: driver returned images of shape {tuple(received.shape[1:])}, "
+                    f"sent {tuple(sent.shape[1:])}; log: {result.log_path}",
+                    result.log_path,
+                )
+            delta = (received - sent).to(device=clean.device)
+            protected = quantize(apply_delta(clean.float(), delta)).to(clean.dtype)
+            outputs.append(protected)
+            self.last_info = {**result.info, "run_dir": str(result.run_dir), "seconds": result.seconds}
+            if self.record_stats:
+                frame_linf = float(delta.abs().amax()) * 255.0
+                stats += [dict(row, frame_linf_255=frame_linf) for row in measure(clean, protected)]
+        self.last_stats = stats
+        return torch.cat(outputs)
+
+    def describe(self) -> dict[str, object]:
+        spec = self.spec
+        return {
+            **super().describe(),
+            "upstream": spec.repo_url,
+            "commit": spec.commit,
+            "licence": spec.licence,
+            "frame_size": self.frame_size,
+            "mode": self.mode,
+            "options": dict(self.options),
+            "seed": self.seed,
+            "checkout": str(self.runner.checkout),
+        }

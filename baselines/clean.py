@@ -1,0 +1,20 @@
+"""``clean``: no protection.  The Clean column of Tables 2 and 4 runs through the same code path as
+every defence, so that any difference between columns comes from the defence alone."""
+
+from __future__ import annotations
+
+import torch
+
+from baselines import register_protector
+from baselines.base import Protector
+
+
+@register_protector("clean")
+class Clean(Protector):
+    name = "clean"
+    threat_model = "none"
+    kind = "identity"
+
+    def protect(self, images: torch.Tensor) -> torch.Tensor:
+        self.check_images(images)
+        return images.clone()

@@ -1,0 +1,131 @@
+"""``cmua``: CMUA-Watermark (AAAI'22), a universal adversarial perturbation added to every face.
+
+CMUA publishes one tensor, ``perturbation.pt``: a 3×256×256 pattern in StarGAN's [-1, 1] pixel units,
+bounded by ε = 0.05 there (≈ 6.4/255 in [0, 1] units), trained against four attribute editors on CelebA
+crops resized to 256.  Protecting is one addition, so this adapter runs in-process; it needs no upstream
+code, only the file.
+
+Where the fixed 256 frame applies: directly on our canonical 256 crop, pixel for pixel.  The canonical
+frame is the FFHQ/CelebA-HQ framing, and CelebA-HQ images — the paper's evaluation set — enter it by a
+plain resize, so this is exactly how the pattern lands on the paper's test faces.  (CMUA's own CelebA
+loader crops the central 170 px of the 178×218 aligned image; that framing differs from ours by a few
+percent in scale and ~10 px in eye height, small against the pattern's scale of structure.)  Crops of
+another size get the pattern resized bilinearly.
+
+The file is distributed on Baidu only, so the user provides it; it is loaded with
+``weights_only=True``.  The budget actually present in the file is recorded (L∞ in [0, 1] units), and
+the realised distortion on each image is measured after uint8 rounding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from baselines import register_protector
+from baselines._frames import measure, quantize
+from baselines.base import Protector
+from nullswap.assets import cache_root, human_size, sha256_of
+from nullswap.weights import MissingWeightsError
+
+SOURCE = "https://pan.baidu.com/s/1GKMob15-xXpZFZTFp6fxqQ?pwd=j662 (extract code j662), file perturbation.pt"
+LICENCE = "MIT + 'academic use only' (CMUA-Watermark README)"
+#: the budget CMUA was trained with, in its [-1, 1] units
+TRAINED_EPS = 0.05
+
+
+def default_perturbation_path() -> Path:
+    return cache_root() / "baselines" / "cmua" / "perturbation.pt"
+
+
+def missing_perturbation_message(path: Path) -> str:
+    state = "present but unreadable" if path.exists() else "absent"
+    return "\n".join(
+        [
+            "Missing weight file 'cmua_perturbation': perturbation.pt (size unknown), sha256 not published",
+            "  needed for: CMUA-Watermark's universal perturbation (3×256×256, [-1, 1] units, ε 0.05)",
+            "  looked in:",
+            f"    {path}  ({state})",
+            f"  download: {SOURCE}",
+            f"  then place it at {default_perturbation_path()}, or pass perturbation_path=... "
+            "(config: protector=cmua protector.perturbation_path=...)",
+            "  note: only a Baidu link exists; the file is one tensor saved with torch.save and loads with weights_only=True",
+            f"  licence: {LICENCE}",
+        ]
+    )
+
+
+def load_perturbation(path: str | Path) -> torch.Tensor:
+    """Read the universal perturbation as a (3, H, W) float tensor in CMUA's [-1, 1] units."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise MissingWeightsError(missing_perturbation_message(path))
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a pickle with code in it, or not a torch file at all
+        raise MissingWeightsError(f"{missing_perturbation_message(path)}\n  load error: {exc}") from exc
+    if isinstance(obj, dict) and len(obj) == 1:
+        obj = next(iter(obj.values()))
+    if not isinstance(obj, torch.Tensor):
+        raise ValueError(f"{path}: expected one tensor, found {type(obj).__name__}")
+    tensor = obj.detach().float()
+    if tensor.ndim == 4 and tensor.shape[0] == 1:
+        tensor = tensor[0]
+    if tensor.ndim != 3 or tensor.shape[0] != 3:
+        raise ValueError(f"{path}: expected a 3×H×W perturbation, found shape {tuple(obj.shape)}")
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"{path}: the perturbation contains NaN or infinite values")
+    return tensor
+
+
+@register_protector("cmua")
+class CMUA(Protector):
+    name = "cmua"
+    # trained with full gradient access to the four editors it targets (the paper's Table 2 label)
+    threat_model = "white-box"
+    kind = "universal"
+
+    def __init__(
+        self, perturbation_path: str | Path | None = None, quantize: bool = True, record_stats: bool = True
+    ) -> None:
+        self.perturbation_path = (
+            Path(perturbation_path).expanduser() if perturbation_path else default_perturbation_path()
+        )
+        self.perturbation = load_perturbation(self.perturbation_path)
+        self.quantize = bool(quantize)
+        self.record_stats = bool(record_stats)
+        #: the budget present in the file, in [0, 1] units (the [-1, 1] range is twice as wide)
+        self.linf = float(self.perturbation.abs().max()) / 2.0
+        self.last_stats: list[dict[str, float]] = []
+
+    def pattern_for(self, images: torch.Tensor) -> torch.Tensor:
+        """The perturbation in [0, 1] units at the crops' resolution, on their device."""
+        delta = self.perturbation[None] / 2.0
+        if delta.shape[-2:] != images.shape[-2:]:
+            delta = F.interpolate(delta, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        return delta.to(device=images.device, dtype=images.dtype)
+
+    def protect(self, images: torch.Tensor) -> torch.Tensor:
+        self.check_images(images)
+        protected = (images + self.pattern_for(images)).clamp(0.0, 1.0)
+        if self.quantize:
+            protected = quantize(protected)
+        if self.record_stats:
+            self.last_stats = measure(images, protected)
+        return protected
+
+    def describe(self) -> dict[str, object]:
+        size = self.perturbation_path.stat().st_size if self.perturbation_path.is_file() else None
+        return {
+            **super().describe(),
+            "perturbation_path": str(self.perturbation_path),
+            "perturbation_size": human_size(size),
+            "perturbation_sha256": sha256_of(self.perturbation_path) if size is not None else None,
+            "perturbation_shape": list(self.perturbation.shape),
+            "linf_01": self.linf,
+            "linf_255": self.linf * 255.0,
+            "trained_eps_pm1": TRAINED_EPS,
+            "placement": "canonical 256 crop, pixel for pixel",
+        }

@@ -1,0 +1,223 @@
+"""Build what an upstream system needs: ``python -m benchmarks.setup NAME [NAME ...]``.
+
+For each upstream (a baseline or a face swapper registered with :func:`benchmarks.external.register_upstream`):
+
+1. clone the repository and check out the pinned commit into ``$NULLSWAP_HOME/upstream/NAME/checkout``;
+2. build its environment from ``baselines/envs/…`` (a venv with the stated Python, or a conda prefix);
+3. fetch every weight file that has a public link (direct, zip, or Google Drive through gdown) into the
+   place the upstream code expects it inside the checkout.
+
+Whatever cannot be done here — no internet, no interpreter of the right version, no conda, a link that
+needs a browser — is printed as one line per missing piece naming the URL, the file and the command, and
+the exit status is non-zero.  ``--check`` only reports.  ``--list`` names every known upstream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from benchmarks.external import ExternalRunner, UpstreamSpec, WeightSpec, known_upstreams, weight_message
+from nullswap.assets import AssetError, download
+
+GIT_TIMEOUT = 600
+
+
+def _run(command: list[str], cwd: Path | None = None, timeout: float = 3600) -> tuple[bool, str]:
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
+    try:
+        proc = subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    output = (proc.stdout + proc.stderr).strip().splitlines()
+    return proc.returncode == 0, "\n".join(output[-6:])
+
+
+class Setup:
+    """One upstream's setup; collects a problem line for everything it could not do."""
+
+    def __init__(self, spec: UpstreamSpec, root: Path | None, check_only: bool) -> None:
+        self.spec = spec
+        self.runner = ExternalRunner(spec, root)
+        self.check_only = check_only
+        self.problems: list[str] = []
+        self.done: list[str] = []
+
+    # ---- 1. checkout ---------------------------------------------------------------------------
+    def checkout(self) -> None:
+        spec, dest = self.spec, self.runner.checkout
+        clone = f"git clone {spec.repo_url} {dest} && git -C {dest} checkout --detach {spec.commit}"
+        if not dest.exists():
+            if self.check_only:
+                self.problems.append(f"checkout missing: {dest}\n    command: {clone}")
+                return
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            ok, out = _run(["git", "clone", "--no-checkout", spec.repo_url, str(dest)], timeout=GIT_TIMEOUT)
+            if not ok:
+                shutil.rmtree(dest, ignore_errors=True)
+                self.problems.append(
+                    f"could not clone {spec.repo_url} (no internet?): {out}\n"
+                    f"    on a machine with internet: {clone}\n"
+                    f"    or copy an existing clone there, or set NULLSWAP_UPSTREAM_{spec.name.upper()}_CHECKOUT"
+                )
+                return
+        head = self.runner.checkout_commit()
+        if head is not None and head.startswith(spec.commit):
+            self.done.append(f"checkout {dest} at {spec.commit}")
+            return
+        fix = f"git -C {dest} fetch origin && git -C {dest} checkout --detach {spec.commit}"
+        if self.check_only:
+            self.problems.append(
+                f"checkout {dest} is at {head or 'no commit'}, pinned {spec.commit}\n    command: {fix}"
+            )
+            return
+        ok, out = _run(["git", "-C", str(dest), "checkout", "--detach", spec.commit], timeout=GIT_TIMEOUT)
+        if not ok:
+            ok, out = _run(["git", "-C", str(dest), "fetch", "origin"], timeout=GIT_TIMEOUT)
+            ok = ok and _run(["git", "-C", str(dest), "checkout", "--detach", spec.commit])[0]
+        if ok:
+            self.done.append(f"checkout {dest} at {spec.commit}")
+        else:
+            self.problems.append(f"could not check out {spec.commit} in {dest}: {out}\n    command: {fix}")
+
+    # ---- 2. environment ------------------------------------------------------------------------
+    def environment(self) -> None:
+        runner, spec = self.runner, self.spec
+        if runner.python.is_file():
+            self.done.append(f"environment {runner.python}")
+            return
+        command = runner.env_command()
+        if self.check_only:
+            self.problems.append(f"environment missing: {runner.python}\n    command: {command}")
+            return
+        env_dir = runner.python.parent.parent
+        if spec.env_kind == "conda":
+            conda = shutil.which("mamba") or shutil.which("conda")
+            if conda is None:
+                self.problems.append(
+                    f"no conda (or mamba) on PATH to build {env_dir}\n    install Miniforge, then: {command}"
+                )
+                return
+            ok, out = _run([conda, "env", "create", "-p", str(env_dir), "-f", str(spec.env_spec_path)])
+        else:
+            interpreter = shutil.which(f"python{spec.python_version}")
+            if interpreter is None:
+                self.problems.append(
+                    f"no python{spec.python_version} on PATH to build {env_dir}\n"
+                    f"    install Python {spec.python_version}, then: {command}"
+                )
+                return
+            ok, out = _run([interpreter, "-m", "venv", str(env_dir)])
+            if ok:
+                ok, out = _run([str(env_dir / "bin" / "pip"), "install", "-r", str(spec.env_spec_path)])
+        if ok and runner.python.is_file():
+            self.done.append(f"environment {runner.python}")
+        else:
+            self.problems.append(f"building the environment failed: {out}\n    command: {command}")
+
+    # ---- 3. weights ----------------------------------------------------------------------------
+    def weights(self) -> None:
+        if not self.runner.checkout.is_dir():
+            for weight in self.spec.weights:
+                self.problems.append(weight_message(self.runner.checkout, weight, "checkout missing"))
+            return
+        for weight in self.spec.weights:
+            ok, state = self.runner.weight_ok(weight)
+            if ok:
+                self.done.append(f"weight {weight.path}: {state}")
+                continue
+            error = "" if self.check_only else self._fetch(weight)
+            ok, state = self.runner.weight_ok(weight)
+            if ok:
+                self.done.append(f"weight {weight.path}: fetched, {state}")
+            else:
+                self.problems.append(
+                    weight_message(self.runner.checkout, weight, state)
+                    + (f"\n    automatic fetch failed: {error}" if error else "")
+                )
+
+    def _fetch(self, weight: WeightSpec) -> str:
+        """Download ``weight`` into a staging folder and move it into place; returns an error or ''."""
+        if weight.fetch == "manual":
+            return "no automatic download for this file"
+        staging = self.runner.home / "downloads" / hashlib.sha1(weight.url.encode()).hexdigest()[:12]
+        staging.mkdir(parents=True, exist_ok=True)
+        try:
+            if not any(staging.iterdir()):
+                if weight.fetch == "gdrive":
+                    import gdown
+
+                    if "/folders/" in weight.url:
+                        gdown.download_folder(weight.url, output=str(staging), quiet=True)
+                    else:
+                        gdown.download(weight.url, output=str(staging) + os.sep, quiet=True, fuzzy=True)
+                else:
+                    name = weight.url.split("?")[0].rstrip("/").split("/")[-1] or "download"
+                    download(weight.url, staging / name)
+            for archive in list(staging.rglob("*.zip")):
+                with zipfile.ZipFile(archive) as zf:
+                    zf.extractall(archive.with_suffix(""))
+        except (AssetError, OSError, ImportError, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            return f"{type(exc).__name__}: {exc}"
+        wanted = weight.member or Path(weight.path).name
+        found = [p for p in staging.rglob("*") if p.is_file() and p.as_posix().endswith(wanted)]
+        if not found:
+            return f"downloaded {weight.url} but found no {wanted} in it (see {staging})"
+        dest = self.runner.checkout / weight.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(found[0], dest)
+        return ""
+
+    def run(self) -> bool:
+        self.checkout()
+        self.environment()
+        self.weights()
+        return not self.problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.setup",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("names", nargs="*", help="upstream names (see --list)")
+    parser.add_argument("--root", type=Path, default=None, help="default: $NULLSWAP_HOME/upstream")
+    parser.add_argument("--check", action="store_true", help="only report what is missing")
+    parser.add_argument("--list", action="store_true", help="list the known upstreams")
+    args = parser.parse_args(argv)
+    specs = known_upstreams()
+    if args.list or not args.names:
+        for spec in specs.values():
+            print(f"{spec.name:14s} {spec.repo_url} @ {spec.commit[:7]}  ({spec.env_kind}: {spec.env_spec})")
+        return 0 if args.list else 2
+    unknown = [n for n in args.names if n not in specs]
+    if unknown:
+        print(f"unknown upstream(s): {', '.join(unknown)}; known: {', '.join(specs)}", file=sys.stderr)
+        return 2
+    failed = 0
+    for name in args.names:
+        setup = Setup(specs[name], args.root, args.check)
+        ok = setup.run()
+        print(f"== {name}: {'ready' if ok else 'NOT READY'}  ({specs[name].repo_url} @ {specs[name].commit})")
+        for line in setup.done:
+            print(f"  ok       {line}")
+        for line in setup.problems:
+            print(f"  MISSING  {line}")
+        if specs[name].licence:
+            print(f"  licence: {specs[name].licence}")
+        failed += not ok
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,300 @@
+"""The shared external runner, end to end against a stand-in upstream built here.
+
+The stand-in is a real git repository with a tiny module, its own virtual environment (created with
+``python -m venv --without-pip``; a ``.pth`` line lends it this interpreter's numpy and Pillow so that
+nothing is installed) and a driver that speaks our file protocol.  The drivers of the three external
+adapters (DF-RAP in both of its modes) are then run in the same way up to their weights boundary, which
+is as far as they go without the upstream checkouts and checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import baselines
+from baselines._external import ExternalProtector
+from benchmarks import setup as upstream_setup
+from benchmarks.external import (
+    ExternalRunError,
+    ExternalRunner,
+    ExternalTimeout,
+    MissingUpstreamWeights,
+    UpstreamNotReady,
+    UpstreamSpec,
+    WeightSpec,
+)
+
+STANDIN_MODULE = '''
+"""A stand-in upstream: brightens images by a gain read from its weight file."""
+import numpy as np
+
+
+def brighten(image, gain):
+    return np.clip(image.astype(np.int16) + int(gain), 0, 255).astype(np.uint8)
+'''
+
+STANDIN_DRIVER = """
+import os
+import subprocess
+import sys
+import time
+
+from driver_protocol import Driver
+
+with Driver() as drv:
+    drv.require_weights(["weights/gain.txt"], hint="the stand-in gain file")
+    import standin  # the upstream module, found in the checkout
+    drv.info["cwd"] = os.getcwd()
+    if drv.options.get("crash"):
+        raise RuntimeError("upstream exploded: " + drv.options["crash"])
+    if drv.options.get("hang"):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        with open(drv.options["hang"], "w") as handle:
+            handle.write(str(child.pid))
+        time.sleep(120)
+    if drv.options.get("no_status"):
+        os._exit(0)
+    gain = int(open("weights/gain.txt").read())
+    for item, image in drv.images():
+        if item["id"] in drv.options.get("fail_ids", []):
+            drv.fail(item, "no face found by the stand-in")
+        else:
+            drv.write(item, standin.brighten(image, gain))
+"""
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.org",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.org",
+    )
+    return subprocess.run(
+        ["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
+
+
+def make_checkout(path: Path, files: dict[str, str]) -> str:
+    """A git repository holding ``files``; returns its HEAD commit."""
+    path.mkdir(parents=True)
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    _git(path, "init", "-q")
+    _git(path, "add", ".")
+    _git(path, "commit", "-q", "-m", "stand-in upstream")
+    return _git(path, "rev-parse", "HEAD")
+
+
+def make_env(path: Path) -> Path:
+    """A venv of its own (no pip: fast) that borrows this interpreter's numpy and Pillow via a .pth line."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = path / "lib" / version / "site-packages"
+    (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return path / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def env_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_env(tmp_path_factory.mktemp("env") / "env")
+
+
+@pytest.fixture
+def standin(tmp_path: Path, env_python: Path, monkeypatch: pytest.MonkeyPatch) -> ExternalRunner:
+    checkout = tmp_path / "upstream" / "standin" / "checkout"
+    head = make_checkout(checkout, {"standin.py": STANDIN_MODULE, "weights/gain.txt": "7\n"})
+    driver = tmp_path / "drive_standin.py"
+    driver.write_text(STANDIN_DRIVER)
+    spec = UpstreamSpec(
+        name="standin",
+        repo_url=f"file://{checkout}",
+        commit=head,
+        env_kind="venv",
+        env_spec=tmp_path / "requirements.txt",
+        driver=driver,
+        weights=(WeightSpec("weights/gain.txt", "https://example.org/gain.txt", note="stand-in weight"),),
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return ExternalRunner(spec, tmp_path / "upstream", python=env_python)
+
+
+def pictures(n: int = 3, size: int = 32) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 240, (size, size, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def test_runner_round_trips_images_through_the_upstream_environment(
+    standin: ExternalRunner, env_python: Path
+):
+    images = pictures()
+    result = standin.run(images, {}, timeout=60)
+    assert [item.status for item in result.items] == ["ok"] * 3
+    for item, image in zip(result.items, images):
+        np.testing.assert_array_equal(item.image, np.clip(image.astype(int) + 7, 0, 255))
+    assert result.info["executable"] == str(env_python)  # the upstream's python, not ours
+    assert Path(result.info["cwd"]).resolve() == standin.checkout.resolve()
+    assert {p.name for p in result.run_dir.iterdir()} >= {"request.json", "status.json", "driver.log"}
+    assert list(Path(tempfile.gettempdir()).iterdir()) == []  # the PNG folders were removed
+
+
+def test_runner_keeps_the_callers_ids_and_reports_per_image_failures(standin: ExternalRunner):
+    images = dict(zip(["alice", "bob", "carol"], pictures()))
+    result = standin.run(images, {"fail_ids": ["bob"]}, timeout=60).by_id()
+    assert result["alice"].ok and result["carol"].ok
+    assert not result["bob"].ok and result["bob"].image is None
+    assert "no face found" in result["bob"].message
+
+
+def test_a_failing_upstream_raises_a_clean_error_with_the_log_tail(standin: ExternalRunner):
+    with pytest.raises(ExternalRunError) as caught:
+        standin.run(pictures(1), {"crash": "bad tensor shape"}, timeout=60)
+    message = str(caught.value)
+    assert "exited with status 1" in message and "upstream exploded: bad tensor shape" in message
+    assert caught.value.log_path.is_file() and "RuntimeError" in caught.value.log_path.read_text()
+
+
+def test_a_timeout_kills_the_whole_process_group(standin: ExternalRunner, tmp_path: Path):
+    pid_file = tmp_path / "child.pid"
+    start = time.monotonic()
+    with pytest.raises(ExternalTimeout, match="timeout"):
+        standin.run(pictures(1), {"hang": str(pid_file)}, timeout=3)
+    assert time.monotonic() - start < 30
+    child = int(pid_file.read_text())
+    time.sleep(0.2)
+    alive = Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]
+    assert not alive, "the driver's child process survived the timeout"
+
+
+def test_a_driver_that_writes_no_status_is_an_error(standin: ExternalRunner):
+    with pytest.raises(ExternalRunError, match=r"no valid status\.json"):
+        standin.run(pictures(1), {"no_status": True}, timeout=60)
+
+
+def test_a_checkout_at_another_commit_is_refused(standin: ExternalRunner):
+    spec = dataclasses.replace(standin.spec, commit="0123456789abcdef0123456789abcdef01234567")
+    runner = ExternalRunner(spec, standin.root, python=standin.python)
+    with pytest.raises(UpstreamNotReady, match="pinned commit is 0123456789abcdef"):
+        runner.run(pictures(1))
+
+
+def test_missing_weights_are_named_before_anything_runs(standin: ExternalRunner):
+    (standin.checkout / "weights" / "gain.txt").unlink()
+    with pytest.raises(MissingUpstreamWeights) as caught:
+        standin.run(pictures(1))
+    message = str(caught.value)
+    assert "weights/gain.txt" in message and "https://example.org/gain.txt" in message
+    assert "python -m benchmarks.setup standin" in message
+    assert not (standin.home / "runs").exists()
+
+
+def test_a_weight_that_changes_after_first_use_is_refused(standin: ExternalRunner):
+    standin.run(pictures(1), timeout=60)  # records the sha256 it first sees
+    (standin.checkout / "weights" / "gain.txt").write_text("9\n")
+    with pytest.raises(MissingUpstreamWeights, match="sha256 differs"):
+        standin.run(pictures(1))
+
+
+def test_the_driver_itself_stops_at_the_weights_boundary(standin: ExternalRunner):
+    runner = ExternalRunner(
+        dataclasses.replace(standin.spec, weights=()), standin.root, python=standin.python
+    )
+    (runner.checkout / "weights" / "gain.txt").unlink()
+    with pytest.raises(MissingUpstreamWeights, match=r"missing weight file weights/gain\.txt"):
+        runner.run(pictures(1), timeout=60)
+
+
+def test_setup_check_names_every_missing_piece(
+    standin: ExternalRunner, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(upstream_setup, "known_upstreams", lambda: {"standin": standin.spec})
+    (standin.checkout / "weights" / "gain.txt").unlink()
+    code = upstream_setup.main(["standin", "--root", str(standin.root), "--check"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "environment missing" in out and "-m venv" in out  # the default env path was never built
+    assert "weights/gain.txt" in out and "https://example.org/gain.txt" in out
+
+
+# --------------------------------------------------------------------------------------------------
+# The frame logic of external protectors, through the stand-in
+# --------------------------------------------------------------------------------------------------
+def test_an_external_protector_brings_the_upstream_change_back_to_the_canonical_crop(standin: ExternalRunner):
+    # an adapter whose upstream works at 128 px, like Initiative's generator
+    adapter = type(
+        "StandinProtector", (ExternalProtector,), {"name": "standin", "frame_size": 128, "spec": standin.spec}
+    )
+    protector = adapter(root=standin.root, python=standin.python, timeout=60)
+    clean = torch.from_numpy(np.stack(pictures(2, 256))).permute(0, 3, 1, 2).float() / 255.0
+    protected = protector.protect(clean)
+    assert protected.shape == clean.shape
+    # the stand-in adds 7/255 in its 128 frame; upsampling a constant delta keeps it constant
+    np.testing.assert_allclose((protected - clean).numpy(), 7 / 255, atol=0.5 / 255 + 1e-6)
+    assert all(row["linf_255"] == 7 for row in protector.last_stats)
+
+
+# --------------------------------------------------------------------------------------------------
+# The real adapters: what a user sees, and their drivers up to the weights boundary
+# --------------------------------------------------------------------------------------------------
+ADAPTERS = {
+    # name: (mode, a weight path the driver must name)
+    "initiative": (None, "checkpoints/30000-PG-005.ckpt"),
+    "antiforgery": (None, "stargan_celeba_256/models/200000-G.ckpt"),
+    "dfrap": ("simswap", "SimSwap/arcface_model/arcface_checkpoint.tar"),
+    "dfrap-stargan": ("stargan", "checkpoints/stargan_celeba_256/models/200000-G.ckpt"),
+}
+
+
+@pytest.mark.parametrize("key", list(ADAPTERS))
+def test_an_adapter_without_its_checkout_says_how_to_get_everything(key: str, tmp_path: Path):
+    name, (mode, weight) = key.split("-")[0], ADAPTERS[key]
+    with pytest.raises(UpstreamNotReady) as caught:
+        baselines.load(name, root=tmp_path, **({"mode": mode} if mode else {}))
+    message = str(caught.value)
+    spec = baselines.load(name, root=tmp_path, check=False, **({"mode": mode} if mode else {})).spec
+    assert spec.repo_url in message and spec.commit in message
+    assert f"git clone {spec.repo_url}" in message and f"python -m benchmarks.setup {name}" in message
+    assert weight in message
+    for entry in spec.weights_for(mode):
+        assert entry.url in message
+
+
+@pytest.mark.parametrize("key", list(ADAPTERS))
+def test_an_adapter_driver_runs_up_to_its_weights_boundary(key: str, tmp_path: Path, env_python: Path):
+    name, (mode, weight) = key.split("-")[0], ADAPTERS[key]
+    checkout = tmp_path / "checkout"
+    head = make_checkout(checkout, {"README.md": "checkout without weights\n"})
+    protector = baselines.load(
+        name,
+        checkout=checkout,
+        python=env_python,
+        check=False,
+        timeout=120,
+        **({"mode": mode} if mode else {}),
+    )
+    # the pinned commit cannot exist in a local stand-in repository: pin this one, leave the weights to the driver
+    protector.runner = ExternalRunner(
+        dataclasses.replace(protector.spec, commit=head, weights=()),
+        tmp_path,
+        checkout=checkout,
+        python=env_python,
+    )
+    clean = torch.rand(1, 3, 256, 256)
+    with pytest.raises(MissingUpstreamWeights) as caught:
+        protector.protect(clean)
+    assert f"missing weight file {weight}" in str(caught.value)

@@ -1,0 +1,201 @@
+"""The in-process protectors on real, aligned faces: clean, noise, pgd and cmua.
+
+Faces come from the shared ``canonical_faces`` fixture (registry photos, MTCNN landmarks, warped to the
+canonical 256 frame) and are rounded to the uint8 grid, as if read back from PNG files.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import baselines
+from baselines._external import ExternalProtector
+from baselines._frames import to_uint8
+from baselines.cmua import load_perturbation
+from nullswap.weights import MissingWeightsError
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "nullswap" / "conf" / "protector"
+
+
+@pytest.fixture(scope="module")
+def faces(canonical_faces: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Four real people in the canonical frame, on the uint8 grid."""
+    batch = torch.stack([canonical_faces[k] for k in ("obama", "biden", "t1_0", "t1_3")])
+    return torch.round(batch * 255.0) / 255.0
+
+
+def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / mse))
+
+
+def linf_255(clean: torch.Tensor, protected: torch.Tensor) -> int:
+    return int(np.abs(to_uint8(clean).astype(int) - to_uint8(protected).astype(int)).max())
+
+
+def recognizer_or_skip(name: str):
+    from nullswap import recognizers
+
+    try:
+        names = recognizers.available()
+    except ImportError as exc:
+        pytest.skip(f"the recognizer registry does not import: {exc}")
+    if name not in names:
+        pytest.skip(f"recognizer '{name}' is not available in this checkout")
+    try:
+        return recognizers.load(name)
+    except MissingWeightsError as exc:
+        pytest.skip(f"recognizer '{name}' weights are missing: {exc}")
+
+
+# ---- clean -----------------------------------------------------------------------------------------
+def test_clean_returns_the_faces_unchanged(faces: torch.Tensor):
+    protector = baselines.load("clean")
+    out = protector.protect(faces)
+    assert torch.equal(out, faces) and out.data_ptr() != faces.data_ptr()
+    assert protector.threat_model == "none"
+
+
+# ---- noise -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("distribution", ["gaussian", "uniform"])
+@pytest.mark.parametrize("target", [35.0, 41.31])
+def test_noise_hits_its_target_psnr_on_every_face_after_uint8_rounding(
+    faces: torch.Tensor, distribution: str, target: float
+):
+    protector = baselines.load("noise", target_psnr=target, distribution=distribution, seed=3)
+    out = protector.protect(faces)
+    clean_u8, out_u8 = to_uint8(faces), to_uint8(out)
+    assert torch.equal(out, torch.round(out * 255) / 255)  # on the grid: exactly what a PNG stores
+    for a, b in zip(clean_u8, out_u8):
+        assert abs(psnr_uint8(a, b) - target) <= 0.05
+    assert [round(r["psnr"], 6) for r in protector.last_stats] == [
+        round(psnr_uint8(a, b), 6) for a, b in zip(clean_u8, out_u8)
+    ]
+
+
+def test_noise_is_deterministic_for_a_seed_and_differs_across_seeds(faces: torch.Tensor):
+    one = baselines.load("noise", target_psnr=38.0, seed=1).protect(faces[:2])
+    again = baselines.load("noise", target_psnr=38.0, seed=1).protect(faces[:2])
+    other = baselines.load("noise", target_psnr=38.0, seed=2).protect(faces[:2])
+    assert torch.equal(one, again) and not torch.equal(one, other)
+
+
+def test_noise_rejects_options_that_make_no_sense():
+    with pytest.raises(ValueError, match="distribution"):
+        baselines.load("noise", distribution="laplace")
+    with pytest.raises(ValueError, match="target_psnr"):
+        baselines.load("noise", target_psnr=200.0)
+
+
+# ---- pgd -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("recognizer", "steps"), [pytest.param("sface", 3, marks=pytest.mark.slow), ("dlib", 5)]
+)
+def test_pgd_stays_within_its_budget_and_lowers_the_cosine_it_attacks(
+    faces: torch.Tensor, recognizer: str, steps: int
+):
+    model = recognizer_or_skip(recognizer)
+    clean = faces[:2]
+    protector = baselines.load("pgd", eps=4, recognizers=[model], steps=steps, seed=0, progress=False)
+    out = protector.protect(clean)
+    assert linf_255(clean, out) <= 4
+    assert max(r["linf_255"] for r in protector.last_stats) <= 4
+    # control: random signs at the same L∞ budget
+    signs = torch.randint(0, 2, clean.shape, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    control = (clean + signs * 4 / 255).clamp(0, 1)
+    with torch.no_grad():
+        reference = model(clean)
+        attacked = torch.nn.functional.cosine_similarity(reference, model(out), dim=-1)
+        random = torch.nn.functional.cosine_similarity(reference, model(control), dim=-1)
+    assert (attacked < random - 0.05).all(), (
+        f"{recognizer}: pgd {attacked.tolist()} vs random {random.tolist()}"
+    )
+    assert (attacked < 0.9).all()
+
+
+def test_pgd_is_deterministic_for_a_seed(faces: torch.Tensor):
+    model = recognizer_or_skip("dlib")
+    runs = [
+        baselines.load("pgd", eps=2, recognizers=[model], steps=2, seed=7, progress=False).protect(faces[:1])
+        for _ in range(2)
+    ]
+    assert torch.equal(runs[0], runs[1])
+
+
+def test_pgd_refuses_a_black_box_recognizer():
+    recognizer_or_skip("mobilefacenet")
+    with pytest.raises(ValueError, match="black-box"):
+        baselines.load("pgd", recognizers=["mobilefacenet"])
+
+
+def test_pgd_rejects_a_budget_in_the_wrong_units():
+    with pytest.raises(ValueError, match="/255 units"):
+        baselines.load("pgd", eps=0.0, recognizers=[])
+
+
+# ---- cmua ------------------------------------------------------------------------------------------
+def test_cmua_with_a_test_made_perturbation_adds_it_within_its_budget(faces: torch.Tensor, tmp_path: Path):
+    """The published perturbation.pt is Baidu-only; this test makes a tensor of the same shape, units
+    and budget (3×256×256, [-1, 1], |up| ≤ 0.05) and checks that the adapter applies it faithfully."""
+    generator = torch.Generator().manual_seed(0)
+    pattern = (torch.rand(3, 256, 256, generator=generator) * 2 - 1) * 0.05
+    path = tmp_path / "perturbation.pt"
+    torch.save(pattern[None], path)  # CMUA keeps a leading batch axis in some versions
+    protector = baselines.load("cmua", perturbation_path=path)
+    out = protector.protect(faces)
+    assert protector.linf == pytest.approx(float(pattern.abs().max()) / 2)
+    assert linf_255(faces, out) <= 6  # 0.05 in [-1, 1] units is 6.375/255; rounding cannot exceed 6
+    unclipped = ((faces + pattern / 2) > 0) & ((faces + pattern / 2) < 1)
+    realised = (out - faces)[unclipped]
+    assert torch.allclose(realised, (pattern / 2).expand_as(faces)[unclipped], atol=0.5 / 255 + 1e-6)
+    assert protector.describe()["linf_255"] == pytest.approx(protector.linf * 255)
+
+
+def test_cmua_without_its_file_says_where_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("NULLSWAP_HOME", str(tmp_path))
+    with pytest.raises(MissingWeightsError) as caught:
+        baselines.load("cmua")
+    message = str(caught.value)
+    assert str(tmp_path / "baselines" / "cmua" / "perturbation.pt") in message
+    assert "pan.baidu.com" in message and "perturbation_path" in message
+
+
+def test_cmua_refuses_a_file_that_needs_code_to_unpickle(tmp_path: Path):
+    path = tmp_path / "perturbation.pt"
+    torch.save({"up": torch.zeros(3, 256, 256), "hook": os.getcwd}, path)
+    with pytest.raises(MissingWeightsError, match="load error"):
+        load_perturbation(path)
+
+
+def test_cmua_refuses_a_tensor_of_the_wrong_shape(tmp_path: Path):
+    path = tmp_path / "perturbation.pt"
+    torch.save(torch.zeros(1, 256, 256), path)
+    with pytest.raises(ValueError, match="3×H×W"):
+        load_perturbation(path)
+
+
+# ---- registry and configs --------------------------------------------------------------------------
+def _accepted_options(name: str) -> set[str]:
+    baselines.available()
+    factory = baselines._FACTORIES[name]
+    accepted = set(inspect.signature(factory.__init__).parameters) - {"self", "driver_options"}
+    if issubclass(factory, ExternalProtector):
+        accepted |= set(factory.default_options())
+        accepted.discard("kwargs")
+    return accepted
+
+
+@pytest.mark.parametrize("name", ["clean", "noise", "pgd", "cmua", "initiative", "antiforgery", "dfrap"])
+def test_every_protector_has_a_config_whose_keys_its_class_accepts(name: str):
+    assert name in baselines.available()
+    config = yaml.safe_load((CONF_DIR / f"{name}.yaml").read_text())
+    assert config["name"] == name
+    unknown = set(config) - {"name"} - _accepted_options(name)
+    assert not unknown, f"{name}.yaml has keys its class does not accept: {sorted(unknown)}"
