@@ -162,6 +162,92 @@ def _entries() -> list[WeightFile]:
             "its name carries the first 8 hex digits of its sha256 (7be5be79), which torch hub checks",
             extra={"sha256_prefix": "7be5be79"},
         ),
+        # ---- the paper's evaluators, as deepface 0.0.103 / facenet-pytorch 2.5.3 / insightface load them.
+        # deepface's PyTorch weights: its own release URLs (deepface/models/facial_recognition/pytorch/*.py);
+        # it caches them in $DEEPFACE_HOME/.deepface/weights and publishes neither sha256 nor size, so
+        # sha256 is None and the loaders record the sha256 of the file they read.  ``approx_size_bytes`` is
+        # what torch.save writes for the state dict of deepface's own model class (within a few KB).
+        *(
+            WeightFile(
+                f"deepface_{key}", filename, None, None, licence=licence,
+                purpose=f"deepface {model} (PyTorch back end): one of the paper's four evaluators",
+                urls=(f"https://github.com/serengil/deepface_models/releases/download/v1.0/{filename}",
+                      f"https://huggingface.co/serengil/deepface/resolve/main/{filename}"),
+                library_paths=(os.path.join(os.environ.get("DEEPFACE_HOME", "~"), ".deepface", "weights",
+                                            filename),),
+                how_to_get=f"deepface>=0.0.103 with torch installed downloads it on first use of "
+                f"DeepFace.represent(model_name='{model}'); no sha256 is published for this file, so the "
+                "loader records the sha256 of the file it read (describe()['weights_sha256'])",
+                extra={"approx_size_bytes": str(approx), "state_dict": state_dict},
+            )
+            for key, model, filename, approx, state_dict, licence in (
+                ("arcface", "ArcFace", "arcface_weights.pth", 136_767_145,
+                 "ArcFaceModel (ResNet34), 331 tensors, 136,661,176 tensor bytes",
+                 "MIT per deepface's licence section (leondgarse/Keras_insightface ResNet34, CASIA-WebFace)"),
+                ("facenet", "Facenet", "facenet_weights.pth", 91_532_523,
+                 "InceptionResNetV1(dimension=128), 714 tensors, 91,291,136 tensor bytes",
+                 "MIT per deepface's licence section (davidsandberg/facenet)"),
+                ("facenet512", "Facenet512", "facenet512_weights.pth", 94_291_179,
+                 "InceptionResNetV1(dimension=512), 714 tensors, 94,049,792 tensor bytes",
+                 "MIT per deepface's licence section (davidsandberg/facenet)"),
+                ("vggface", "VGG-Face", "vgg_face_weights.pth", 580_021_443,
+                 "VggFaceBaseModel with its 2622-way fc8, 32 tensors, 580,011,512 tensor bytes",
+                 "VGG-Face (Oxford VGG): terms on robots.ox.ac.uk/~vgg/software/vgg_face, as deepface's "
+                 "licence section points out"),
+            )
+        ),
+        WeightFile(
+            "deepface_sface", "face_recognition_sface_2021dec.onnx",
+            "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79", 38_696_353,
+            licence="Apache-2.0 (OpenCV Zoo)",
+            purpose="SFace fp32 ONNX as deepface's SFace back end runs it (black box): a paper evaluator",
+            urls=("https://github.com/opencv/opencv_zoo/raw/main/models/face_recognition_sface/"
+                  "face_recognition_sface_2021dec.onnx",
+                  "https://huggingface.co/opencv/face_recognition_sface/resolve/main/"
+                  "face_recognition_sface_2021dec.onnx"),
+            library_paths=(os.path.join(os.environ.get("DEEPFACE_HOME", "~"), ".deepface", "weights",
+                                        "face_recognition_sface_2021dec.onnx"),),
+            how_to_get="deepface downloads it on first use of DeepFace.represent(model_name='SFace'); "
+            "sha256 and size are those of OpenCV Zoo's git-lfs pointer on main",
+        ),
+        WeightFile(
+            "facenet_vggface2", "20180402-114759-vggface2.pt",
+            "281cebca8662831adb987a874bdcb36e73f5b1c6dc5ee5878f305e985625d99b", 111_898_327,
+            licence="MIT (facenet-pytorch; weights converted from davidsandberg/facenet 20180402-114759, "
+            "trained on VGGFace2)",
+            purpose="facenet-pytorch InceptionResnetV1 'vggface2' (512-D, 160 px MTCNN crops)",
+            urls=("https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+                  "20180402-114759-vggface2.pt",),
+            library_paths=(os.path.join(
+                os.environ.get("TORCH_HOME", os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "torch")),
+                "checkpoints", "20180402-114759-vggface2.pt"),),
+            how_to_get="facenet-pytorch downloads it on InceptionResnetV1(pretrained='vggface2'); "
+            "facenet-pytorch publishes no hash: sha256 and size are those pinned identically by several "
+            "independent public projects",
+        ),
+        WeightFile(
+            "insightface_buffalo_l", "buffalo_l.zip",
+            "80ffe37d8a5940d59a7384c201a2a38d4741f2f3c51eef46ebb28218a7b0ca2f", 288_621_354,
+            licence="InsightFace pretrained models: non-commercial research use only",
+            purpose="insightface's buffalo_l pack (holds w600k_r50.onnx, the arcface-insightface recognizer)",
+            urls=("https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip",
+                  "https://github.com/deepinsight/insightface/releases/download/model-zoo/buffalo_l.zip"),
+            library_paths=("~/.insightface/models/buffalo_l.zip",),
+            how_to_get="insightface's FaceAnalysis(name='buffalo_l') downloads and unpacks it into "
+            "~/.insightface/models; sha256 and size are those published for the v0.7 release asset",
+        ),
+        WeightFile(
+            "insightface_w600k_r50", "w600k_r50.onnx",
+            "4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43", 174_383_860,
+            licence="InsightFace pretrained models: non-commercial research use only",
+            purpose="insightface buffalo_l ArcFace ResNet-50 (WebFace600K), 512-D, onnxruntime black box",
+            library_paths=("~/.insightface/models/buffalo_l/w600k_r50.onnx",),
+            how_to_get="a member of buffalo_l.zip "
+            "(https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip): run "
+            "python -m nullswap.weights prepare insightface_buffalo_l and the loader extracts it, or let "
+            "insightface's FaceAnalysis(name='buffalo_l') unpack it into ~/.insightface/models/buffalo_l",
+            extra={"archive_entry": "insightface_buffalo_l", "member": "w600k_r50.onnx"},
+        ),
     ]
 
 

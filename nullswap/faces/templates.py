@@ -105,3 +105,61 @@ DLIB_CHIP_150 = Template(
         dtype=np.float64,
     ),
 )
+
+
+# deepface's own crop as a fixed frame (deepface 0.0.103, default detector "opencv", align=True): the
+# Haar box, rotated so the eye line is level, padded to a square and resized to the model's side; the
+# same crop feeds every deepface model, so these three differ only in side.  Derived empirically: on the
+# real faces of the registry photos (face_recognition obama/obama2/obama3/biden, insightface t1 and
+# Tom_Hanks, face-api sample1-6) that both deepface's detector and MTCNN find, deepface's own
+# extract_face + resize_image were run on an image holding its pixel coordinates, giving each face's
+# exact photo -> model-input map; composed with the face's photo -> canonical similarity (MTCNN's five
+# points), each face gives one canonical -> model-input map; their element-wise median, reduced to a
+# similarity, is applied to CANONICAL_256's points.  22 faces; a face's own deepface crop sits a median
+# 4.2 px (3.8 % of the side; mean 5.8, 90th percentile 11.8 px at 112) from this fixed frame, the spread
+# of the Haar box and of its eye detector.  Re-derive: python -m nullswap.recognizers.deepface_backend
+# (needs OpenCV's Haar cascades; checked by tests/test_recognizers_paper.py).
+DEEPFACE_ARCFACE_112 = Template(
+    "deepface_opencv",
+    112,
+    np.array(
+        [
+            [32.4399, 41.0429],
+            [73.4368, 40.7666],
+            [53.097, 64.3341],
+            [36.2838, 88.3554],
+            [70.2341, 88.1266],
+        ],
+        dtype=np.float64,
+    ),
+)
+
+FACENET_160 = Template(
+    "deepface_opencv",
+    160,
+    np.array(
+        [
+            [46.3695, 58.845],
+            [104.9365, 58.449],
+            [75.8804, 92.1175],
+            [51.8623, 126.4342],
+            [100.3628, 126.1062],
+        ],
+        dtype=np.float64,
+    ),
+)
+
+VGGFACE_224 = Template(
+    "deepface_opencv",
+    224,
+    np.array(
+        [
+            [65.2417, 82.5844],
+            [147.2355, 82.0308],
+            [106.5563, 129.1663],
+            [72.9305, 177.2093],
+            [140.8312, 176.7509],
+        ],
+        dtype=np.float64,
+    ),
+)
