@@ -27,34 +27,25 @@ import torch.nn.functional as F
 from baselines import register_protector
 from baselines._frames import measure, quantize
 from baselines.base import Protector
-from nullswap.assets import cache_root, human_size, sha256_of
+from nullswap import weights
+from nullswap.assets import human_size, sha256_of
 from nullswap.weights import MissingWeightsError
 
-SOURCE = "https://pan.baidu.com/s/1GKMob15-xXpZFZTFp6fxqQ?pwd=j662 (extract code j662), file perturbation.pt"
-LICENCE = "MIT + 'academic use only' (CMUA-Watermark README)"
 #: the budget CMUA was trained with, in its [-1, 1] units
 TRAINED_EPS = 0.05
+WEIGHT_NAME = "cmua_perturbation"
 
 
 def default_perturbation_path() -> Path:
-    return cache_root() / "baselines" / "cmua" / "perturbation.pt"
+    return weights.MANIFEST[WEIGHT_NAME].cache_path
 
 
 def missing_perturbation_message(path: Path) -> str:
-    state = "present but unreadable" if path.exists() else "absent"
-    return "\n".join(
-        [
-            "Missing weight file 'cmua_perturbation': perturbation.pt (size unknown), sha256 not published",
-            "  needed for: CMUA-Watermark's universal perturbation (3×256×256, [-1, 1] units, ε 0.05)",
-            "  looked in:",
-            f"    {path}  ({state})",
-            f"  download: {SOURCE}",
-            f"  then place it at {default_perturbation_path()}, or pass perturbation_path=... "
-            "(config: protector=cmua protector.perturbation_path=...)",
-            "  note: only a Baidu link exists; the file is one tensor saved with torch.save and loads with weights_only=True",
-            f"  licence: {LICENCE}",
-        ]
-    )
+    message = weights.missing_message(weights.MANIFEST[WEIGHT_NAME])
+    if path != default_perturbation_path():
+        state = "present but unreadable" if path.exists() else "absent"
+        message += f"\n  configured path: {path}  ({state})"
+    return message
 
 
 def load_perturbation(path: str | Path) -> torch.Tensor:

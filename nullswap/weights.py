@@ -70,6 +70,7 @@ class WeightFile:
     library_paths: tuple[str, ...] = ()
     how_to_get: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    cache_subdir: str = ""
 
     @property
     def offline(self) -> bool:
@@ -78,7 +79,14 @@ class WeightFile:
 
     @property
     def cache_path(self) -> Path:
-        return cache_root() / "weights" / self.filename
+        return cache_root() / "weights" / self.cache_subdir / self.filename
+
+    def sha256_text(self) -> str:
+        if self.sha256:
+            return f"sha256 {self.sha256}"
+        if "sha256_prefix" in self.extra:
+            return f"sha256 starting {self.extra['sha256_prefix']}"
+        return "no sha256 published (the sha256 of the file actually read is recorded with every result)"
 
     def candidates(self) -> list[Path]:
         """Where the file may be, in order: an explicit override, our cache, its library's cache."""
@@ -248,6 +256,17 @@ def _entries() -> list[WeightFile]:
             "insightface's FaceAnalysis(name='buffalo_l') unpack it into ~/.insightface/models/buffalo_l",
             extra={"archive_entry": "insightface_buffalo_l", "member": "w600k_r50.onnx"},
         ),
+        # ---- baselines -------------------------------------------------------------------------------
+        WeightFile(
+            "cmua_perturbation", "perturbation.pt", None, None,
+            licence="MIT + 'academic use only' (CMUA-Watermark README)",
+            purpose="CMUA-Watermark's universal perturbation (3×256×256, [-1, 1] units, ε 0.05)",
+            urls=("https://pan.baidu.com/s/1GKMob15-xXpZFZTFp6fxqQ?pwd=j662",),
+            how_to_get="published on Baidu only (extract code j662); download it by hand, or pass "
+            "perturbation_path=... (config: protector=cmua protector.perturbation_path=...); one tensor "
+            "saved with torch.save, loaded with weights_only=True",
+            cache_subdir="cmua",
+        ),
     ]
 
 
@@ -279,8 +298,8 @@ def find(name: str) -> Path | None:
 
 def missing_message(entry: WeightFile) -> str:
     lines = [
-        f"Missing weight file '{entry.name}': {entry.filename} ({human_size(entry.size)}), "
-        f"sha256 {entry.sha256 or entry.extra.get('sha256_prefix', '?') + '…'}",
+        f"Missing weight file '{entry.name}': {entry.filename} "
+        f"({human_size(entry.size) if entry.size else 'size not published'}), {entry.sha256_text()}",
         f"  needed for: {entry.purpose}",
         "  looked in:",
     ]
@@ -328,8 +347,19 @@ def prepare(name: str) -> Path:
 
 
 def sha256_record(names: list[str]) -> dict[str, str | None]:
-    """sha256 of each named file as used (for result provenance)."""
-    return {name: MANIFEST[name].sha256 or MANIFEST[name].extra.get("sha256_prefix") for name in names}
+    """sha256 of each named file as used (for result provenance): the manifest's value where one is
+    published and verified on load, else the hash of the file found on disk (None when absent)."""
+    from nullswap.assets import sha256_of
+
+    record: dict[str, str | None] = {}
+    for name in names:
+        entry = MANIFEST[name]
+        if entry.sha256:
+            record[name] = entry.sha256
+            continue
+        found = find(name)
+        record[name] = sha256_of(found) if found is not None else None
+    return record
 
 
 def _load_backends() -> None:

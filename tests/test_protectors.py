@@ -163,7 +163,7 @@ def test_cmua_without_its_file_says_where_to_get_it(tmp_path: Path, monkeypatch:
     with pytest.raises(MissingWeightsError) as caught:
         baselines.load("cmua")
     message = str(caught.value)
-    assert str(tmp_path / "baselines" / "cmua" / "perturbation.pt") in message
+    assert str(tmp_path / "weights" / "cmua" / "perturbation.pt") in message
     assert "pan.baidu.com" in message and "perturbation_path" in message
 
 
