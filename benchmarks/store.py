@@ -1,0 +1,318 @@
+"""The results store: one JSON file per table cell, written atomically, with its provenance.
+
+A *cell* is one measured unit of a table — (table, dataset, protector, recognizer-or-swapper, seed,
+config hash) — and lives at::
+
+    <experiment>/cells/<table>/<dataset>/<protector>/<evaluator>/seed<seed>-<config_hash>.json
+
+``evaluator`` is a recognizer name for identification cells, ``visual`` for PSNR/SSIM/perceptual
+cells, a swapper name for swap cells.  The config hash covers everything that changes the measured
+numbers (dataset selection, protector and its options, recognizer and its options, protocol and metric
+settings) and nothing that does not (device, batch size, output folder).
+
+:meth:`ResultStore.ensure` computes a cell only when its file is absent, so a sweep that crashed or was
+pre-empted resumes where it stopped, and deleting one file recomputes exactly that cell.  Files are
+written to a temporary name in the same folder, flushed, fsynced and renamed, so a reader (or a crash)
+never sees half a cell.
+
+Cell file schema (``schema: 1``)::
+
+    key         {table, dataset, protector, evaluator, seed, config_hash}
+    kind        "identification" | "visual" | "swap"
+    config      the hashed cell configuration
+    values      measured numbers (e.g. top1, top5, verified_rate | psnr, ssim, perceptual)
+    counts      images, probes, identities, ...
+    failures    embedding / detection / swap failures
+    per_image   per-image keys and values (ranks, PSNR, ...) for re-analysis without recomputation
+    notes       plain-language caveats that tables repeat
+    provenance  git commit + dirty flag, resolved run config, component descriptions with weight sha256s,
+                recognizer thresholds, dataset fingerprint and notes, package versions, python, platform,
+                hostname, device, start/finish timestamps, wall time, which inputs came from the cache
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+REPO_ROOT = Path(__file__).resolve().parent.parent
+#: distributions whose versions change numbers; recorded in every cell (absent ones as null)
+PACKAGES = (
+    "torch",
+    "torchvision",
+    "numpy",
+    "scikit-image",
+    "lpips",
+    "stlpips-pytorch",
+    "facenet-pytorch",
+    "deepface",
+    "tensorflow",
+    "tf-keras",
+    "insightface",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "onnx",
+    "dlib-bin",
+    "dlib",
+    "opencv-python-headless",
+    "opencv-python",
+    "ai-edge-litert",
+    "hydra-core",
+    "submitit",
+    "pandas",
+    "nullswap",
+)
+
+
+@dataclass(frozen=True)
+class CellKey:
+    table: str
+    dataset: str
+    protector: str
+    evaluator: str
+    seed: int
+    config_hash: str
+
+    def relpath(self) -> Path:
+        parts = [self.table, self.dataset, self.protector, self.evaluator]
+        for part in parts:
+            if not part or "/" in part or part.startswith(".") or "\\" in part:
+                raise ValueError(f"cell key part {part!r} cannot be a folder name")
+        return Path("cells", *parts, f"seed{self.seed}-{self.config_hash}.json")
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class CellOutput:
+    """What a cell computation returns; the store adds key, config and provenance."""
+
+    kind: str
+    values: dict[str, Any]
+    counts: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, Any] = field(default_factory=dict)
+    per_image: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    #: provenance contributed by the computation: component descriptions, dataset, cache use
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def json_safe(obj: Any) -> Any:
+    """Plain JSON: numpy scalars/arrays to Python, non-finite floats to ``None``, paths to strings."""
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
+    return str(obj)
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """12 hex digits of the sha256 of the canonical JSON of ``config`` (key order does not matter)."""
+    text = json.dumps(json_safe(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(json_safe(obj), indent=1, sort_keys=False) + "\n")
+
+
+def dumps_cell(record: Mapping[str, Any]) -> str:
+    """Readable JSON for a cell: indented, except that each per-image list stays on one line."""
+    parts = []
+    for name, value in json_safe(record).items():
+        if name == "per_image" and isinstance(value, dict) and value:
+            lines = [f"  {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in value.items()]
+            text = "{\n" + ",\n".join(lines) + "\n }"
+        else:
+            text = json.dumps(value, indent=1).replace("\n", "\n ")
+        parts.append(f" {json.dumps(name)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def git_state() -> dict[str, object]:
+    """Commit of the checkout and whether tracked files differ from it (untracked files do not count)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=30, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def environment() -> dict[str, object]:
+    """Where a cell was computed: git state, packages, interpreter, machine."""
+    return {
+        "git": git_state(),
+        "packages": package_versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+    }
+
+
+def weights_record(describe: Mapping[str, Any]) -> dict[str, Any]:
+    """A component's ``describe()`` with its weight names resolved to sha256s through the manifest."""
+    record = dict(describe)
+    names = record.get("weights")
+    if isinstance(names, (list, tuple)):
+        from nullswap import weights
+
+        record["weights"] = {
+            n: (weights.MANIFEST[n].sha256 or weights.MANIFEST[n].extra.get("sha256_prefix"))
+            if n in weights.MANIFEST
+            else None
+            for n in names
+        }
+    return record
+
+
+# --------------------------------------------------------------------------------------------------
+# The store
+# --------------------------------------------------------------------------------------------------
+class ResultStore:
+    """Cells of one experiment folder."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def path(self, key: CellKey) -> Path:
+        return self.root / key.relpath()
+
+    def exists(self, key: CellKey) -> bool:
+        return self.path(key).is_file()
+
+    def read(self, key: CellKey) -> dict[str, Any]:
+        return json.loads(self.path(key).read_text())
+
+    def write(self, key: CellKey, record: Mapping[str, Any]) -> Path:
+        path = self.path(key)
+        atomic_write_text(path, dumps_cell(record))
+        return path
+
+    def cells(self, table: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every readable cell (optionally of one table), each with ``_path`` set to its file."""
+        base = self.root / "cells" / (table or "")
+        for path in sorted(base.rglob("*.json")) if base.is_dir() else []:
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            if record.get("schema") == SCHEMA_VERSION and "key" in record:
+                record["_path"] = str(path)
+                yield record
+
+    def ensure(
+        self,
+        key: CellKey,
+        config: Mapping[str, Any],
+        compute: Callable[[], CellOutput],
+        *,
+        run_config: Mapping[str, Any] | None = None,
+        per_image: bool = True,
+    ) -> tuple[dict[str, Any], bool]:
+        """The cell's record, computing and writing it only if its file does not exist.
+
+        Returns ``(record, computed)``.  ``config`` must be the configuration ``key.config_hash`` was
+        made from; a mismatch is a programming error and raises.  ``per_image=False`` keeps only the
+        summary values (small files for large data sets).
+        """
+        if config_hash(config) != key.config_hash:
+            raise ValueError(f"cell {key} was keyed with another configuration than the one given")
+        if self.exists(key):
+            return self.read(key), False
+        started, t0 = now_iso(), time.perf_counter()
+        output = compute()
+        wall = time.perf_counter() - t0
+        provenance = {
+            **environment(),
+            **output.provenance,
+            "run_config": dict(run_config or {}),
+            "started": started,
+            "finished": now_iso(),
+            "wall_time_s": round(wall, 3),
+        }
+        record = {
+            "schema": SCHEMA_VERSION,
+            "key": key.as_dict(),
+            "kind": output.kind,
+            "config": dict(config),
+            "values": output.values,
+            "counts": output.counts,
+            "failures": output.failures,
+            "per_image": output.per_image if per_image else None,
+            "notes": output.notes,
+            "provenance": provenance,
+        }
+        self.write(key, record)
+        return json.loads(json.dumps(json_safe(record))), True
