@@ -51,6 +51,22 @@ class BenchmarkError(RuntimeError):
     """A user-facing problem with a benchmark run (bad configuration, missing input); the message says what to do."""
 
 
+#: protector options that name a file whose content determines the protected images
+FILE_OPTIONS = ("checkpoint", "perturbation_path")
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest_cached(path: str, size: int, mtime_ns: int) -> str:
+    from nullswap.assets import sha256_of
+
+    return sha256_of(Path(path))
+
+
+def _file_digest(path: str) -> str:
+    stat = Path(path).stat()
+    return _file_digest_cached(path, stat.st_size, stat.st_mtime_ns)
+
+
 @dataclass(frozen=True)
 class ProtectorSpec:
     """One protector column: ``name`` (the column), ``registry`` (what :func:`baselines.load` builds)."""
@@ -65,14 +81,21 @@ class ProtectorSpec:
         return (self.registry or self.name) == CLEAN
 
     def config(self) -> dict[str, Any]:
-        """What identifies the protected images: options that only change logging or placement are left out."""
+        """What identifies the protected images: options that only change logging or placement are left out,
+        and files the protector reads (a checkpoint, a perturbation) count by content, not by path alone —
+        retraining into the same path makes new cells."""
         options = {k: v for k, v in self.options.items() if k not in NON_SEMANTIC_OPTIONS}
-        return {
+        config: dict[str, Any] = {
             "name": self.name,
             "registry": self.registry or self.name,
             "options": options,
             "seed": self.seed,
         }
+        digests = {k: _file_digest(str(v)) for k, v in options.items()
+                   if k in FILE_OPTIONS and v and Path(str(v)).is_file()}
+        if digests:
+            config["file_sha256"] = digests
+        return config
 
     @property
     def tag(self) -> str:

@@ -98,7 +98,7 @@ class ModelConfig:
     bottleneck: int = 4
     head: Literal["direct", "residual"] = "residual"
     residual_bound: float | None = None   # L∞ bound in [0, 1] units for the residual head (None: unbounded)
-    output_init_scale: float = 1.0        # scale of the last conv's initial weights (small: start near x' = x)
+    output_init_scale: float | None = None  # last conv's initial weight scale; None: 0.01 residual, 1 direct
     noise_alpha: float = 1.0
     noise_beta: float = 0.1
     noise_at_inference: bool = True
@@ -173,12 +173,15 @@ class NullSwapGenerator(nn.Module):
             ConvBlock(c // 2, c // 2),
             nn.Conv2d(c // 2, 3, kernel_size=3, padding=1),
         )
-        if cfg.output_init_scale != 1.0:
+        init_scale = cfg.output_init_scale
+        if init_scale is None:
+            init_scale = 0.01 if cfg.head == "residual" else 1.0
+        if init_scale != 1.0:
             # A small scale starts the residual head close to the identity map (the cloak is then learned
             # as a departure from the clean image); never exactly zero, so gradients reach every layer.
             with torch.no_grad():
-                self.cloak_image[-1].weight.mul_(cfg.output_init_scale)
-                self.cloak_image[-1].bias.mul_(cfg.output_init_scale)
+                self.cloak_image[-1].weight.mul_(init_scale)
+                self.cloak_image[-1].bias.mul_(init_scale)
 
     def perturbation(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The identity-guided perturbation map (after Eq. 1's noise) at 1/4 resolution."""

@@ -32,6 +32,19 @@ from nullswap.data.base import to_uint8
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
+def cloak_at_resolution(
+    generator: torch.nn.Module, clean: torch.Tensor, resolution: int, rng: torch.Generator | None = None
+) -> torch.Tensor:
+    """Run ``generator`` in its own ``resolution`` frame and bring only its *change* back to the size of
+    ``clean`` (bilinear upsampling), so a model trained on small crops still protects full crops."""
+    if clean.shape[-1] == resolution and clean.shape[-2] == resolution:
+        return generator(clean, rng)
+    small = F.interpolate(clean, size=resolution, mode="bilinear", antialias=True, align_corners=False)
+    change = generator(small, rng) - small
+    change = F.interpolate(change, size=clean.shape[-2:], mode="bilinear", align_corners=False)
+    return (clean + change).clamp(0.0, 1.0)
+
+
 def default_checkpoint() -> Path:
     """``$NULLSWAP_CHECKPOINT``, else the checkpoint that ``make demo`` trains."""
     return Path(os.environ.get("NULLSWAP_CHECKPOINT", cache_root() / "runs" / "demo" / "checkpoints" / "last.pt"))
@@ -77,16 +90,7 @@ class NullSwapCloak:
         outputs = []
         for start in range(0, len(images), batch_size):
             clean = images[start : start + batch_size].to(self.device, torch.float32)
-            size = clean.shape[-1]
-            if size == self.resolution:
-                cloaked = self.generator(clean, generator)
-            else:
-                small = F.interpolate(clean, size=self.resolution, mode="bilinear", antialias=True,
-                                      align_corners=False)
-                change = self.generator(small, generator) - small
-                change = F.interpolate(change, size=clean.shape[-2:], mode="bilinear", align_corners=False)
-                cloaked = (clean + change).clamp(0.0, 1.0)
-            outputs.append(cloaked.cpu())
+            outputs.append(cloak_at_resolution(self.generator, clean, self.resolution, generator).cpu())
         return torch.cat(outputs)
 
     def describe(self) -> dict[str, object]:

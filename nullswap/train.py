@@ -44,6 +44,7 @@ from nullswap.dlw import DLWConfig, LossWeighting
 from nullswap.losses import LossConfig, NullSwapObjective, discriminator_loss
 from nullswap.model import Discriminator, ModelConfig, NullSwapGenerator, count_parameters
 from nullswap.perceptual import load_perceptual
+from nullswap.protect import cloak_at_resolution
 
 CHECKPOINT_FORMAT = "nullswap-checkpoint-v1"
 CONFIG_MODULE = "nullswap.conf"
@@ -367,7 +368,10 @@ class Trainer:
         clean = self.eval_faces.tensor(slice(0, limit)).to(self.device)
         self.generator.eval()
         generator = torch.Generator(device=self.device).manual_seed(int(self.cfg.seed))
-        cloaked = torch.cat([self.generator(clean[i : i + 8], generator) for i in range(0, len(clean), 8)])
+        resolution = int(self.cfg.train.get("resolution") or clean.shape[-1])
+        # Exactly as the protector will cloak: in the training frame, the change brought back to 256.
+        cloaked = torch.cat([cloak_at_resolution(self.generator, clean[i : i + 8], resolution, generator)
+                             for i in range(0, len(clean), 8)])
         cloaked = torch.from_numpy(to_uint8(cloaked)).permute(0, 3, 1, 2).float().div(255).to(self.device)
         row: dict[str, float] = {"step": self.step, "psnr": float(np.mean(psnr_uint8(clean, cloaked)))}
         names = self.recognizer_names + self.eval_recognizer_names

@@ -34,8 +34,8 @@ def test_output_is_an_image_of_the_input_shape_in_unit_range(head):
     assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
 
 
-def test_a_small_output_init_scale_starts_the_residual_head_near_the_identity_map():
-    g = NullSwapGenerator(ModelConfig(head="residual", output_init_scale=0.01, **SMALL)).eval()
+def test_the_residual_head_starts_near_the_identity_map():
+    g = NullSwapGenerator(ModelConfig(head="residual", **SMALL)).eval()
     x = torch.rand(2, 3, 64, 64) * 0.8 + 0.1
     assert (g(x) - x).abs().max() < 0.05
 
@@ -60,7 +60,7 @@ def test_gradients_reach_every_trainable_parameter_of_the_generator(head):
 
 
 def test_adaptive_noise_is_drawn_every_pass_and_seeded_generators_reproduce_it():
-    g = NullSwapGenerator(ModelConfig(**SMALL)).eval()
+    g = NullSwapGenerator(ModelConfig(output_init_scale=1.0, **SMALL)).eval()
     x = torch.rand(1, 3, 64, 64)
     a = g(x, torch.Generator().manual_seed(1))
     b = g(x, torch.Generator().manual_seed(1))

@@ -53,7 +53,8 @@ Put them together as
   <root>/CelebA-HQ-to-CelebA-mapping.txt
   <root>/identity_CelebA.txt          (or <root>/Anno/identity_CelebA.txt)
   <root>/list_eval_partition.txt      (or <root>/Eval/list_eval_partition.txt)
-and pass root=<root> (Hydra: data.root=<root>) or set {ENV_ROOT}=<root>."""
+and pass root=<root> (Hydra: data.root=<root> for training, dataset.root=<root> for the table
+  runners) or set {ENV_ROOT}=<root>."""
 
 
 def _find(root: Path, name: str) -> Path | None:

@@ -52,7 +52,8 @@ and optionally the split files pairs.txt, people.txt, peopleDevTrain.txt, people
 same page.  Unpack so that
   <root>/lfw/<Name>/<Name>_0001.jpg      (or <root>/<Name>/<Name>_0001.jpg)
   <root>/pairs.txt, <root>/people.txt ... (optional, for split=...)
-and pass root=<root> (Hydra: data.root=<root>) or set {ENV_ROOT}=<root>."""
+and pass root=<root> (Hydra: data.root=<root> for training, dataset.root=<root> for the table
+  runners) or set {ENV_ROOT}=<root>."""
 
 
 def _has_people(folder: Path) -> bool:
