@@ -53,9 +53,9 @@ def train_command(head: str) -> list[str]:
 def table_command(table: str, checkpoint: Path, noise_psnr: float | None, protectors: list[str]) -> list[str]:
     command = [sys.executable, "-m", f"benchmarks.{table}", "setting=offline", f"experiment={EXPERIMENT}",
                f"output_root={RESULTS}", f"protectors=[{','.join(protectors)}]",
-               f"protector_options.nullswap.checkpoint={checkpoint}"]
+               f"++protector_options.nullswap.checkpoint={checkpoint}"]
     if noise_psnr is not None:
-        command.append(f"protector_options.noise.target_psnr={noise_psnr:.2f}")
+        command.append(f"++protector_options.noise.target_psnr={noise_psnr:.2f}")
     return command
 
 

@@ -125,6 +125,9 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 
 def with_paper(measured: str, reference: str, label: str = "paper") -> str:
+    """``measured (paper reference)``; the parenthesis is left out where the paper has no such number."""
+    if not reference.replace(DASH, "").replace("/", "").strip():
+        return measured
     return f"{measured} ({label} {reference})"
 
 

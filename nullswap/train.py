@@ -456,9 +456,9 @@ def default_run_dir(cfg: DictConfig) -> Path:
 
 def train(cfg: DictConfig) -> Path:
     """Train (or resume) the run described by ``cfg``; returns the path of its last checkpoint."""
-    trainer = Trainer(cfg, default_run_dir(cfg))
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
+    trainer = Trainer(cfg, default_run_dir(cfg))
     return trainer.fit(resume=bool(cfg.get("resume", False)))
 
 
