@@ -40,6 +40,7 @@ def added_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     conf = tmp_path / "conf" / "protector"
     conf.mkdir(parents=True)
     (conf / f"{NAME}.yaml").write_text(guide_block("config", "yaml"))
+    baselines.available()  # register every shipped adapter first, so the restored registry is complete
     monkeypatch.setattr(baselines, "__path__", [*baselines.__path__, str(package_dir)])
     monkeypatch.setattr(baselines, "_FACTORIES", dict(baselines._FACTORIES))
     yield conf
