@@ -36,7 +36,6 @@ test-slow: sample  ## the heavier checks
 
 lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
 
 demo: sample  ## the main job on the embedded offline default (writes results/demo/)
 	$(PY) -m benchmarks.demo

@@ -21,10 +21,8 @@ import hashlib
 import inspect
 import json
 import logging
-import os
 import random
 import socket
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ import numpy as np
 import torch
 
 from benchmarks.store import CellOutput, atomic_write_json, config_hash, now_iso, weights_record
+from nullswap.atomic import atomic_path
 from nullswap.data.base import FaceSet, to_uint8
 from nullswap.metrics.embedding import embed_images
 from nullswap.metrics.identification import PROTOCOL, identify
@@ -189,17 +188,8 @@ def seed_everything(seed: int) -> None:
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
 
 
 class Workspace:

@@ -12,8 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from nullswap.atomic import atomic_path
 from nullswap.metrics.visual import perceptual_column
 
 if TYPE_CHECKING:
@@ -38,15 +37,9 @@ QUALITATIVE_PROTECTORS = 5
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     """Write atomically under a unique temporary name (parallel jobs may rebuild the same figure)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part.png", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format="png", dpi=DPI, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as temporary:
+            fig.savefig(temporary, format="png", dpi=DPI, bbox_inches="tight")
     finally:
         plt.close(fig)
     return path

@@ -129,23 +129,25 @@ def markdown(rows: dict[str, dict], faces: int, threads: int) -> str:
         f"{threads} thread(s), 256 canonical crops in. Produced by `python -m benchmarks.recognizer_report`.",
         "",
         "| recognizer | dim | differentiable | ms/face fwd | ms/face fwd+bwd | genuine cos mean (min) | "
-        "impostor cos mean (max) | threshold | genuine ≥ thr | impostor ≥ thr | max diff to reference |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "impostor cos mean (max) | threshold | genuine ≥ thr | impostor ≥ thr | grad reaches 256 crop | "
+        "max diff to reference |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in rows.items():
         if row["status"] != "ran":
-            lines.append(f"| {name} | – | – | – | – | – | – | – | – | – | {row['status']}: {row['reason']} |")
+            lines.append(f"| {name} | – | – | – | – | – | – | – | – | – | – | {row['status']}: {row['reason']} |")
             continue
         diff = row.get("max_abs_diff_to_reference")
         genuine_ok = "–" if row["genuine_accepted"] is None else f"{row['genuine_accepted']:.2f}"
         impostor_ok = "–" if row["impostor_accepted"] is None else f"{row['impostor_accepted']:.3f}"
         reference = "–" if diff is None else f"{diff:.1e} vs {row['reference']}"
         threshold = "–" if row["threshold"] is None else f"{row['threshold']:.3f}"
+        grad = {True: "yes", False: "NO", None: "–"}[row["gradient_reaches_256_crop"]]
         lines.append(
             f"| {name} | {row['embedding_dim']} | {'yes' if row['differentiable'] else 'no'} | "
             f"{row['ms_per_face_forward']} | {row['ms_per_face_forward_backward'] or '–'} | "
             f"{row['genuine_mean']:.3f} ({row['genuine_min']:.3f}) | {row['impostor_mean']:.3f} "
-            f"({row['impostor_max']:.3f}) | {threshold} | {genuine_ok} | {impostor_ok} | {reference} |"
+            f"({row['impostor_max']:.3f}) | {threshold} | {genuine_ok} | {impostor_ok} | {grad} | {reference} |"
         )
     return "\n".join(lines) + "\n"
 

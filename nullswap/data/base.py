@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from nullswap.atomic import atomic_path
+
 
 @dataclass
 class FaceSet:
@@ -53,7 +55,5 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 def save_png(image: np.ndarray, path: Path) -> None:
     """Write one uint8 HWC image atomically (never leaves a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part.png")
-    Image.fromarray(image).save(part)
-    part.replace(path)
+    with atomic_path(path) as temporary:
+        Image.fromarray(image).save(temporary, format="PNG")

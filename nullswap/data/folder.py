@@ -24,7 +24,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from nullswap.assets import cache_root
+from nullswap.atomic import write_text
 from nullswap.data.base import FaceSet, save_png
 from nullswap.faces.align import LOW_RESOLUTION_EYE_DISTANCE, align_face
 from nullswap.faces.detect import (
@@ -204,9 +204,7 @@ def cache_faces(
                 "counts": _count(known.values()),
                 "records": sorted(known.values(), key=lambda r: str(r["key"])),
             }
-            part = directory / "manifest.json.part"
-            part.write_text(json.dumps(manifest, indent=1) + "\n")
-            os.replace(part, directory / "manifest.json")
+            write_text(directory / "manifest.json", json.dumps(manifest, indent=1) + "\n")
         # Identity and split come from the caller (split files may change), the rest from the cache.
         return [{**known[item.key], "identity": item.identity, "split": item.split} for item in items]
 

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nullswap.assets import cache_root, sha256_of
+from nullswap.atomic import atomic_path
 from nullswap.faces.templates import CANONICAL_256, DLIB_CHIP_150, Template, similarity_matrix
 from nullswap.recognizers import register_recognizer
 from nullswap.recognizers.base import Recognizer
@@ -186,10 +187,8 @@ def load_metric_net(weights: str | os.PathLike[str] | None = None, cache: bool =
     model.load_dlib(net)
     means = torch.tensor(_input_means(net), dtype=torch.float32)
     if cache:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        part = cached.with_name(f"{cached.name}.{os.getpid()}.part")
-        torch.save({**model.state_dict(), "input_means": means}, part)
-        part.replace(cached)
+        with atomic_path(cached) as temporary:
+            torch.save({**model.state_dict(), "input_means": means}, temporary)
     return model, means, sha256
 
 

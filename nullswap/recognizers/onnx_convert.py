@@ -22,7 +22,6 @@ import copy
 import logging
 import math
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +36,7 @@ from onnx.reference import ReferenceEvaluator
 from torch import nn
 
 from nullswap.assets import cache_root, sha256_of
+from nullswap.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -425,16 +425,8 @@ def _cache_stem(source: Path, sha256: str) -> str:
 def _atomic_write(dest: Path, write: Any) -> None:
     """Write through a unique temporary file in ``dest``'s folder, then rename: concurrent loaders
     never see a half-written cache, and the last complete writer wins."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; caches are ordinary readable files
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(dest) as temporary:
+        write(temporary)
 
 
 def repaired_onnx(source: str | os.PathLike[str], sha256: str | None = None) -> Path:
