@@ -138,13 +138,10 @@ def default_build_protector(spec: ProtectorSpec, device: str | None = None) -> A
 
     name = spec.registry or spec.name
     options = dict(spec.options)
-    factory = getattr(baselines, "_FACTORIES", {}).get(name)
-    if factory is None:
-        baselines.available()
-        factory = getattr(baselines, "_FACTORIES", {}).get(name)
-    if "seed" not in options and factory is not None and _accepts(factory, "seed"):
+    factory = baselines.REGISTRY.get(name)
+    if "seed" not in options and _accepts(factory, "seed"):
         options["seed"] = spec.seed
-    if "device" not in options and device is not None and factory is not None and _accepts(factory, "device"):
+    if "device" not in options and device is not None and _accepts(factory, "device"):
         options["device"] = device
     return baselines.load(name, **options)
 

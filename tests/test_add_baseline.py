@@ -42,7 +42,7 @@ def added_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (conf / f"{NAME}.yaml").write_text(guide_block("config", "yaml"))
     baselines.available()  # register every shipped adapter first, so the restored registry is complete
     monkeypatch.setattr(baselines, "__path__", [*baselines.__path__, str(package_dir)])
-    monkeypatch.setattr(baselines, "_FACTORIES", dict(baselines._FACTORIES))
+    monkeypatch.setattr(baselines.REGISTRY, "factories", dict(baselines.REGISTRY.factories))
     yield conf
     sys.modules.pop(f"baselines.{NAME}", None)
 
