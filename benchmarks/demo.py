@@ -158,8 +158,11 @@ def write_readme(heads: list[str], curves: dict[str, dict], timings: dict[str, f
         "sha256s, package versions, thresholds, counts, wall time). Tables are rebuilt from them with",
         "`python -m benchmarks.tables results/demo`.",
         "",
-        f"Wall time of this run: {total / 60:.1f} min ("
-        + ", ".join(f"{k}: {v:.0f} s" for k, v in timings.items()) + ").",
+        f"This page was last written by `{' '.join(['python -m benchmarks.demo', *sys.argv[1:]])}`, which "
+        f"took {total / 60:.1f} min ("
+        + ", ".join(f"{k}: {v:.0f} s" for k, v in timings.items())
+        + "). Steps whose work was already done take seconds: a finished checkpoint is resumed as is and "
+        "existing cells are skipped.",
         "",
     ]
     path = RESULTS / EXPERIMENT / "README.md"
