@@ -29,17 +29,18 @@ if TYPE_CHECKING:
     from benchmarks.tables import TableBuild
 
 DPI = 130
+QUALITATIVE_DPI = 100
 MEASURED, PAPER = "#2b6cb0", "#bbbbbb"
 AMPLIFY = 10.0
 QUALITATIVE_FACES = 3
 QUALITATIVE_PROTECTORS = 5
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: plt.Figure, path: Path, dpi: int = DPI) -> Path:
     """Write atomically under a unique temporary name (parallel jobs may rebuild the same figure)."""
     try:
         with atomic_path(path) as temporary:
-            fig.savefig(temporary, format="png", dpi=DPI, bbox_inches="tight")
+            fig.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")
     finally:
         plt.close(fig)
     return path
@@ -219,7 +220,8 @@ def qualitative_grid(
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    # amplified noise does not compress: a lower resolution keeps the grid (and the repository) small
+    return _save(fig, path, dpi=QUALITATIVE_DPI)
 
 
 def qualitative_grids(root: Path, directory: Path) -> list[Path]:
