@@ -140,3 +140,4 @@ def registry_photo():
             pytest.skip(f"real face photos unavailable (no cache and no registry access): {exc}")
 
     return get
+

@@ -20,25 +20,13 @@ from benchmarks.runner import plan, protector_specs, run
 from benchmarks.store import CellKey, CellOutput, ResultStore, atomic_write_text, config_hash
 from benchmarks.table5 import run_table5
 from nullswap.data.base import FaceSet
+from tests.sample_subsets import balanced_sample_views
 
 
 @pytest.fixture(scope="module")
 def faces() -> FaceSet:
     """12 real aligned faces of the offline sample set: three identities, four images each."""
-    from nullswap.data.sample import load_sample
-
-    try:
-        sample = load_sample("test", views=True)
-    except Exception as exc:  # the sample set needs a one-time registry download to build
-        pytest.skip(f"offline sample set unavailable: {exc}")
-    chosen: list[int] = []
-    for identity in dict.fromkeys(sample.identities):
-        members = [i for i, name in enumerate(sample.identities) if name == identity][:4]
-        if len(members) == 4:
-            chosen += members
-        if len(chosen) == 12:
-            break
-    return sample.subset(chosen)
+    return balanced_sample_views(identities=3, per_identity=4)
 
 
 class CountingProtector:

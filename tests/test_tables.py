@@ -18,6 +18,7 @@ from benchmarks.cells import Components
 from benchmarks.runner import CONFIG_DIR, REPO_ROOT, register_resolvers, run
 from benchmarks.store import CellKey, CellOutput, ResultStore, config_hash
 from nullswap.data.base import FaceSet
+from tests.sample_subsets import balanced_sample_views
 
 PAPER_FOUR = ["arcface", "facenet", "vggface", "sface-deepface"]
 
@@ -170,19 +171,8 @@ def test_the_offline_perceptual_metric_is_never_called_lpips(tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def sample_faces() -> FaceSet:
-    from nullswap.data.sample import load_sample
-
-    try:
-        sample = load_sample("test", views=True)
-    except Exception as exc:  # the sample set needs a one-time registry download to build
-        pytest.skip(f"offline sample set unavailable: {exc}")
-    chosen: list[int] = []
-    for identity in dict.fromkeys(sample.identities):
-        members = [i for i, name in enumerate(sample.identities) if name == identity][:3]
-        chosen += members if len(members) == 3 else []
-        if len(chosen) >= 9:
-            break
-    return sample.subset(chosen)
+    """Nine real aligned faces of the offline sample set: three identities, three images each."""
+    return balanced_sample_views(identities=3, per_identity=3)
 
 
 def test_a_real_offline_run_builds_labelled_tables_and_figures(sample_faces: FaceSet, tmp_path: Path) -> None:
