@@ -174,6 +174,10 @@ class _Deepface(Recognizer):
     weight: ClassVar[str] = ""
     backend: ClassVar[str] = "pytorch"
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.weight_names = (cls.weight,)  # the one manifest entry each back end reads
+
     def __init__(self, detector: str = "opencv") -> None:
         super().__init__()
         if detector not in FRAMES:
@@ -235,7 +239,6 @@ class DeepfaceArcFace(_DeepfaceTorch):
     weight = "deepface_arcface"
     embedding_dim = 512
     input_size = 112
-    weight_names = ("deepface_arcface",)
 
     def build_network(self, path: Path) -> nn.Module:
         network = _import("deepface.models.facial_recognition.pytorch.ArcFace").base_model()
@@ -252,7 +255,6 @@ class DeepfaceFacenet(_DeepfaceTorch):
     weight = "deepface_facenet"
     embedding_dim = 128
     input_size = 160
-    weight_names = ("deepface_facenet",)
 
     def build_network(self, path: Path) -> nn.Module:
         module = _import("deepface.models.facial_recognition.pytorch.Facenet")
@@ -269,7 +271,6 @@ class DeepfaceFacenet512(DeepfaceFacenet):
     deepface_model = "Facenet512"
     weight = "deepface_facenet512"
     embedding_dim = 512
-    weight_names = ("deepface_facenet512",)
 
 
 @register_recognizer("vggface")
@@ -281,7 +282,6 @@ class DeepfaceVGGFace(_DeepfaceTorch):
     weight = "deepface_vggface"
     embedding_dim = 4096
     input_size = 224
-    weight_names = ("deepface_vggface",)
 
     def build_network(self, path: Path) -> nn.Module:
         module = _import("deepface.models.facial_recognition.pytorch.VGGFace")
@@ -306,7 +306,6 @@ class DeepfaceSFace(_Deepface):
     differentiable = False
     embedding_dim = 128
     input_size = 112
-    weight_names = ("deepface_sface",)
 
     def __init__(self, detector: str = "opencv") -> None:
         super().__init__(detector=detector)
