@@ -23,27 +23,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from nullswap.assets import cache_root
 from nullswap.atomic import write_text
+from nullswap.checkpoint import cloak_at_resolution, load_generator
 from nullswap.data.base import to_uint8
+from nullswap.runtime import resolve_device
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-
-
-def cloak_at_resolution(
-    generator: torch.nn.Module, clean: torch.Tensor, resolution: int, rng: torch.Generator | None = None
-) -> torch.Tensor:
-    """Run ``generator`` in its own ``resolution`` frame and bring only its *change* back to the size of
-    ``clean`` (bilinear upsampling), so a model trained on small crops still protects full crops."""
-    if clean.shape[-1] == resolution and clean.shape[-2] == resolution:
-        return generator(clean, rng)
-    small = F.interpolate(clean, size=resolution, mode="bilinear", antialias=True, align_corners=False)
-    change = generator(small, rng) - small
-    change = F.interpolate(change, size=clean.shape[-2:], mode="bilinear", align_corners=False)
-    return (clean + change).clamp(0.0, 1.0)
 
 
 def default_checkpoint() -> Path:
@@ -65,21 +53,7 @@ class NullSwapCloak:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", seed: int = 0) -> NullSwapCloak:
-        from nullswap.train import CHECKPOINT_FORMAT, build_generator, resolve_device
-
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"NullSwap checkpoint not found: {path}\n"
-                "  train one with `make demo` (offline default) or `python -m nullswap.train`, "
-                "or pass --checkpoint PATH / set NULLSWAP_CHECKPOINT"
-            )
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not a NullSwap checkpoint (format {state.get('format')!r})")
-        generator = build_generator(state["config"]["model"])
-        generator.load_state_dict(state["generator"])
-        resolution = int(state["config"]["train"].get("resolution") or 256)
+        generator, resolution, state = load_generator(path)
         return cls(generator, resolution, resolve_device(device), seed, str(path), state.get("recognizers"))
 
     @torch.no_grad()

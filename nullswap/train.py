@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import random
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,35 +42,17 @@ from nullswap.atomic import atomic_path
 from nullswap.data.base import FaceSet, to_uint8
 from nullswap.dlw import DLWConfig, LossWeighting
 from nullswap.losses import LossConfig, NullSwapObjective, discriminator_loss
-from nullswap.model import Discriminator, ModelConfig, NullSwapGenerator, count_parameters
+from nullswap.checkpoint import CHECKPOINT_FORMAT, build_discriminator, build_generator, cloak_at_resolution
+from nullswap.model import count_parameters
 from nullswap.perceptual import load_perceptual
-from nullswap.protect import cloak_at_resolution
+from nullswap.runtime import resolve_device, rng_state, seed_everything, set_rng_state
 
-CHECKPOINT_FORMAT = "nullswap-checkpoint-v1"
 CONFIG_MODULE = "nullswap.conf"
 
 
 # ----------------------------------------------------------------------------------------------
 # Building blocks
 # ----------------------------------------------------------------------------------------------
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def build_generator(model_cfg: dict | DictConfig) -> NullSwapGenerator:
-    values = OmegaConf.to_container(model_cfg, resolve=True) if isinstance(model_cfg, DictConfig) else model_cfg
-    return NullSwapGenerator(ModelConfig.from_dict(values))
-
-
-def build_discriminator(model_cfg: dict | DictConfig) -> Discriminator:
-    cfg = ModelConfig.from_dict(
-        OmegaConf.to_container(model_cfg, resolve=True) if isinstance(model_cfg, DictConfig) else model_cfg
-    )
-    return Discriminator(cfg.disc_width, cfg.disc_layers)
-
-
 def load_faces(data_cfg: DictConfig, split: str) -> FaceSet:
     """The training or held-out faces named by the ``data`` config group."""
     from nullswap.data.load import load_dataset
@@ -82,33 +63,6 @@ def load_faces(data_cfg: DictConfig, split: str) -> FaceSet:
 def save_atomic(obj: object, path: Path) -> None:
     with atomic_path(path) as temporary:
         torch.save(obj, temporary)
-
-
-def rng_state() -> dict:
-    np_state = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
-        "python": random.getstate(),
-    }
-
-
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    np_state = state["numpy"]
-    np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
-                         np_state["has_gauss"], np_state["gauss"]))
-    random.setstate(state["python"])
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def psnr_uint8(clean: torch.Tensor, cloaked: torch.Tensor) -> list[float]:
