@@ -19,9 +19,10 @@ class NullSwapProtector(Protector):
     kind = "generator"
 
     def __init__(self, checkpoint: str | Path | None = None, seed: int = 0, device: str = "auto",
-                 batch_size: int = 16) -> None:
+                 batch_size: int = 16, target_psnr: float | None = None) -> None:
         self.checkpoint = Path(checkpoint) if checkpoint else default_checkpoint()
-        self.cloak = NullSwapCloak.from_checkpoint(self.checkpoint, device=device, seed=seed)
+        self.cloak = NullSwapCloak.from_checkpoint(self.checkpoint, device=device, seed=seed,
+                                                   target_psnr=target_psnr)
         self.batch_size = batch_size
 
     def protect(self, images: torch.Tensor) -> torch.Tensor:

@@ -8,10 +8,15 @@ surgery: it looks only at the *detached* loss values.
 * Eq. 7 — ``Δ_i = (L_i(t−1) − L_i(t)) / (|L_i(t−1)| + ε)``: relative progress, > 0 when the loss fell.
   The paper's form divides by ``L_i(t−1) + ε``; identity losses are cosines that can cross zero, where
   the signed denominator flips the meaning of progress, so the absolute value is the default
-  (``progress_denominator="signed"`` restores the literal form).
+  (``progress_denominator="signed"`` restores the literal form).  Δ is clamped from below at
+  ``delta_floor = −1``: a loss that rises cannot lose more than all of its progress.  Without the floor a
+  loss that more than doubles drives Eq. 4's denominator to zero or below, and the guard then hands that
+  one recognizer all the weight (the others collapse to ~1e-6).  Large *improvements* stay unclamped.
 * Eq. 5 — ``β(t_e) = min(β_init + γ · t_e, β*)``.
-* Eq. 4 — ``w_i = 1 / max(α · σ_i² + β(t_e) · (1 + Δ_i), ε_den)``: noisy losses get less weight, slow
-  ones more.
+* Eq. 4 — ``w_i = 1 / max(α · σ_i² + β(t_e) · (1 + Δ_i), d_min)``: noisy losses get less weight, slow
+  ones more.  With Δ ≥ −1 the denominator is ≥ 0, and exactly 0 for a loss that doubled before any
+  variance exists; ``d_min = denominator_floor`` (0.1) bounds every raw weight by 10, so one weight can
+  dominate but never reduce the others to nothing.
 * Eq. 3 — ``ŵ_i = c · w_i / Σ_j w_j`` (``normalise_to="count"``) or ``w_i / Σ_j w_j`` (``"one"``).
 * Eq. 2 — ``L_id = Σ_i ŵ_i · L_i``.
 
@@ -40,10 +45,11 @@ class DLWConfig:
     gamma: float = 0.1                 # β growth per epoch
     window: int = 30                   # k of Eq. 6
     eps: float = 1e-6                  # ε of Eq. 7
-    denominator_eps: float = 1e-6      # guard of Eq. 4's denominator
+    denominator_floor: float = 0.1     # d_min: lower bound of Eq. 4's denominator
     normalise_to: Literal["count", "one"] = "count"
     progress_denominator: Literal["abs", "signed"] = "abs"
-    delta_clip: float | None = None    # optional |Δ| bound (None: Eq. 7 as written)
+    delta_floor: float | None = -1.0   # lower clamp of Δ (None: Eq. 7 as written, which can collapse DLW)
+    delta_clip: float | None = None    # optional symmetric |Δ| bound, applied after the floor
     single_index: int = 0              # which loss ``single`` keeps
 
     @classmethod
@@ -88,6 +94,8 @@ class LossWeighting:
             return 0.0
         denominator = abs(previous) if self.config.progress_denominator == "abs" else previous
         delta = (previous - current) / (denominator + self.config.eps)
+        if self.config.delta_floor is not None:
+            delta = max(self.config.delta_floor, delta)
         if self.config.delta_clip is not None:
             delta = max(-self.config.delta_clip, min(self.config.delta_clip, delta))
         return delta
@@ -124,7 +132,7 @@ class LossWeighting:
         elif strategy == "dlw":
             beta = self.beta()
             raw = [
-                1.0 / max(self.config.alpha * s + beta * (1.0 + d), self.config.denominator_eps)
+                1.0 / max(self.config.alpha * s + beta * (1.0 + d), self.config.denominator_floor)
                 for s, d in zip(variances, progress)
             ]
             weights = self._normalise(raw)

@@ -11,6 +11,7 @@ explicit (``1`` or ``255``) and every log records it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -30,6 +31,8 @@ class LossConfig:
     lambda_adv: float = 0.1
     pixel_scale: float = 1.0          # MSE on pixels × pixel_scale (1: [0, 1] images; 255: 8-bit values)
     perceptual: str = "lpips-alex"     # or "stlpips-alex" (a different, labelled metric) or "none"
+    target_psnr: float | None = None   # train *at* this fidelity: a Lagrange multiplier on the MSE term
+    dual_lr: float = 0.05              # log-multiplier step per dB of PSNR shortfall
 
     @classmethod
     def from_dict(cls, values: dict) -> LossConfig:
@@ -37,6 +40,37 @@ class LossConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class PsnrDualAscent:
+    """The constraint ``PSNR(x, x') ≥ target`` handled by a Lagrange multiplier ``μ`` on the MSE term.
+
+    After every step ``log μ ← log μ + η · (target − PSNR_batch)``: while the batch is below the target
+    the MSE term's weight grows geometrically, above it it decays, so training settles *at* the target
+    instead of wherever the pixel scale of the MSE puts it.  Multiplicative (log-space) updates keep
+    ``μ`` positive and move it across the orders of magnitude that separate the MSE from the identity
+    term.  The state is checkpointed with the run."""
+
+    def __init__(self, target_psnr: float, lr: float = 0.05, log_min: float = -5.0, log_max: float = 16.0) -> None:
+        self.target = float(target_psnr)
+        self.lr = float(lr)
+        self.log_min, self.log_max = log_min, log_max
+        self.log_multiplier = 0.0
+
+    @property
+    def multiplier(self) -> float:
+        return math.exp(self.log_multiplier)
+
+    def update(self, batch_psnr: float) -> float:
+        shortfall = self.target - min(float(batch_psnr), self.target + 20.0)
+        self.log_multiplier = min(self.log_max, max(self.log_min, self.log_multiplier + self.lr * shortfall))
+        return self.multiplier
+
+    def state_dict(self) -> dict:
+        return {"target": self.target, "log_multiplier": self.log_multiplier}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.log_multiplier = float(state["log_multiplier"])
 
 
 def mse_loss(clean: torch.Tensor, cloaked: torch.Tensor, pixel_scale: float = 1.0) -> torch.Tensor:
@@ -69,6 +103,7 @@ class NullSwapObjective(nn.Module):
         weighting: LossWeighting,
         config: LossConfig,
         perceptual: PerceptualDistance | None,
+        transform: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if not recognizers:
@@ -77,6 +112,8 @@ class NullSwapObjective(nn.Module):
         self.weighting = weighting
         self.config = config
         self.perceptual = perceptual
+        # The attacker's transformations (nullswap.augment), applied to x' inside the identity term only.
+        self.transform = transform
 
     @property
     def recognizer_names(self) -> list[str]:
@@ -88,7 +125,8 @@ class NullSwapObjective(nn.Module):
 
     def identity_terms(self, clean: torch.Tensor, cloaked: torch.Tensor) -> list[torch.Tensor]:
         embeddings = self.clean_embeddings(clean)
-        return [identity_cosine(r, e, cloaked) for r, e in zip(self.recognizers, embeddings)]
+        seen = self.transform(cloaked) if self.transform is not None else cloaked
+        return [identity_cosine(r, e, seen) for r, e in zip(self.recognizers, embeddings)]
 
     def forward(
         self,
@@ -96,9 +134,11 @@ class NullSwapObjective(nn.Module):
         cloaked: torch.Tensor,
         fake_logits: torch.Tensor,
         reduce_values: callable | None = None,
+        mse_multiplier: float = 1.0,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """Generator loss.  ``reduce_values`` maps the list of local identity-loss values to the values
-        every process should see (an all-reduce under data parallelism)."""
+        every process should see (an all-reduce under data parallelism); ``mse_multiplier`` is the
+        fidelity constraint's Lagrange multiplier (1 without a target PSNR)."""
         cfg = self.config
         id_terms = self.identity_terms(clean, cloaked)
         observed = [t.detach().float().item() for t in id_terms]
@@ -108,13 +148,15 @@ class NullSwapObjective(nn.Module):
         l_mse = mse_loss(clean, cloaked, cfg.pixel_scale)
         l_lpips = self.perceptual(clean, cloaked).mean() if self.perceptual is not None else cloaked.new_zeros(())
         l_adv = generator_adversarial_loss(fake_logits)
-        total = cfg.lambda_id * l_id + cfg.lambda_mse * l_mse + cfg.lambda_lpips * l_lpips + cfg.lambda_adv * l_adv
+        total = (cfg.lambda_id * l_id + mse_multiplier * cfg.lambda_mse * l_mse
+                 + cfg.lambda_lpips * l_lpips + cfg.lambda_adv * l_adv)
         logs = {
             "loss_total": total.item(),
             "loss_id": l_id.item(),
             "loss_mse": l_mse.item(),
             "loss_lpips": l_lpips.item(),
             "loss_adv": l_adv.item(),
+            "mse_multiplier": float(mse_multiplier),
         }
         for name, value, weight in zip(self.recognizer_names, observed, weights):
             logs[f"id_cos/{name}"] = value

@@ -35,13 +35,19 @@ def ConvBlock(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1) -> nn.S
     )
 
 
-def DeConvBlock(in_ch: int, out_ch: int) -> nn.Sequential:
-    """×2 upsampling by a stride-2 transposed convolution + BatchNorm + ReLU."""
-    return nn.Sequential(
-        nn.ConvTranspose2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(out_ch),
-        nn.ReLU(inplace=True),
-    )
+def DeConvBlock(in_ch: int, out_ch: int, mode: Literal["transposed", "resize"] = "transposed") -> nn.Sequential:
+    """×2 upsampling + BatchNorm + ReLU.
+
+    The paper only says "upsampling".  ``transposed`` is a stride-2 transposed convolution (kernel 4),
+    whose uneven kernel overlap leaves a regular checkerboard in the output; ``resize`` is nearest-neighbour
+    ×2 followed by a 3×3 convolution (resize-then-convolve), which cannot produce that pattern."""
+    if mode == "transposed":
+        upsample: list[nn.Module] = [nn.ConvTranspose2d(in_ch, out_ch, kernel_size=4, stride=2, padding=1, bias=False)]
+    elif mode == "resize":
+        upsample = [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False)]
+    else:
+        raise ValueError(f"unknown upsampling mode {mode!r} (transposed | resize)")
+    return nn.Sequential(*upsample, nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True))
 
 
 class SqueezeExcitation(nn.Module):
@@ -98,6 +104,8 @@ class ModelConfig:
     bottleneck: int = 4
     head: Literal["direct", "residual"] = "residual"
     residual_bound: float | None = None   # L∞ bound in [0, 1] units for the residual head (None: unbounded)
+    budget_psnr: float | None = None      # per-image L2 budget of the residual, as a PSNR floor in dB
+    upsample: Literal["transposed", "resize"] = "transposed"
     output_init_scale: float | None = None  # last conv's initial weight scale; None: 0.01 residual, 1 direct
     noise_alpha: float = 1.0
     noise_beta: float = 0.1
@@ -164,15 +172,18 @@ class NullSwapGenerator(nn.Module):
         self.perturbation_weight = nn.Parameter(torch.tensor(1.0))
         self.cloak_features = nn.Sequential(
             SEResBlock(2 * c, **se),
-            DeConvBlock(2 * c, c),
+            DeConvBlock(2 * c, c, cfg.upsample),
             ConvBlock(c, c),
-            DeConvBlock(c, c // 2),
+            DeConvBlock(c, c // 2, cfg.upsample),
         )
         self.cloak_image = nn.Sequential(
             ConvBlock(c // 2 + 3, c // 2),
             ConvBlock(c // 2, c // 2),
             nn.Conv2d(c // 2, 3, kernel_size=3, padding=1),
         )
+        # The L2 budget is a property of the model (it is stored with its config) that a protector may
+        # change at inference to trade fidelity for cloaking (see ``with_budget``).
+        self.budget_psnr: float | None = cfg.budget_psnr
         init_scale = cfg.output_init_scale
         if init_scale is None:
             init_scale = 0.01 if cfg.head == "residual" else 1.0
@@ -201,7 +212,22 @@ class NullSwapGenerator(nn.Module):
             return out.clamp(0.0, 1.0)
         if self.config.residual_bound is not None:
             out = self.config.residual_bound * torch.tanh(out)
+        if self.budget_psnr is not None:
+            out = project_to_psnr(out, self.budget_psnr)
         return (x + out).clamp(0.0, 1.0)
+
+
+def project_to_psnr(residual: torch.Tensor, psnr_db: float) -> torch.Tensor:
+    """Scale each image's residual down (never up) so that its mean squared value is at most the MSE of
+    an image at ``psnr_db`` dB on [0, 1] pixels: ``mse_max = 10^(−psnr/10)``.
+
+    A per-image L2 budget: the generator chooses *where* to spend the change, the budget decides *how
+    much*.  Clamping ``x + r`` to [0, 1] afterwards can only lower the error, so the protected image's
+    PSNR is at least ``psnr_db`` (up to 8-bit rounding, ~1e-6 in MSE)."""
+    mse_max = 10.0 ** (-float(psnr_db) / 10.0)
+    energy = residual.float().pow(2).mean(dim=(1, 2, 3), keepdim=True)
+    scale = torch.clamp(torch.sqrt(mse_max / (energy + 1e-12)), max=1.0)
+    return residual * scale.to(residual.dtype)
 
 
 class Discriminator(nn.Module):

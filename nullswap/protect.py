@@ -34,17 +34,34 @@ from nullswap.runtime import resolve_device
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
+#: the operating-point generator committed with the project (``experiment=offline``, see its generator.json)
+SHIPPED_GENERATOR = Path(__file__).resolve().parents[1] / "results" / "offline" / "generator.pt"
+
+
 def default_checkpoint() -> Path:
-    """``$NULLSWAP_CHECKPOINT``, else the checkpoint that ``make demo`` trains."""
-    return Path(os.environ.get("NULLSWAP_CHECKPOINT", cache_root() / "runs" / "demo" / "checkpoints" / "last.pt"))
+    """``$NULLSWAP_CHECKPOINT``, else the committed offline operating-point generator, else the
+    checkpoint that ``make demo`` trains."""
+    if os.environ.get("NULLSWAP_CHECKPOINT"):
+        return Path(os.environ["NULLSWAP_CHECKPOINT"])
+    if SHIPPED_GENERATOR.is_file():
+        return SHIPPED_GENERATOR
+    return cache_root() / "runs" / "demo" / "checkpoints" / "last.pt"
 
 
 class NullSwapCloak:
     """A trained generator ready to cloak canonical crops (B, 3, 256, 256) in [0, 1]."""
 
     def __init__(self, generator: torch.nn.Module, resolution: int, device: torch.device, seed: int = 0,
-                 source: str = "", recognizers: list[str] | None = None) -> None:
+                 source: str = "", recognizers: list[str] | None = None, target_psnr: float | None = None) -> None:
         self.generator = generator.to(device).eval()
+        self.trained_psnr = getattr(generator, "budget_psnr", None)
+        if target_psnr is not None:
+            if not hasattr(generator, "budget_psnr"):
+                raise ValueError("target_psnr needs a generator with a residual head")
+            # The L2 budget is applied to the residual in the generator's frame, so moving it trades
+            # fidelity for cloaking along the direction the generator learned (one model, many points).
+            generator.budget_psnr = float(target_psnr)
+        self.target_psnr = getattr(generator, "budget_psnr", None)
         self.resolution = int(resolution)
         self.device = device
         self.seed = int(seed)
@@ -52,9 +69,11 @@ class NullSwapCloak:
         self.recognizers = list(recognizers or [])
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "auto", seed: int = 0) -> NullSwapCloak:
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", seed: int = 0,
+                        target_psnr: float | None = None) -> NullSwapCloak:
         generator, resolution, state = load_generator(path)
-        return cls(generator, resolution, resolve_device(device), seed, str(path), state.get("recognizers"))
+        return cls(generator, resolution, resolve_device(device), seed, str(path), state.get("recognizers"),
+                   target_psnr)
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
@@ -70,7 +89,8 @@ class NullSwapCloak:
 
     def describe(self) -> dict[str, object]:
         return {"checkpoint": self.source, "resolution": self.resolution, "seed": self.seed,
-                "trained_against": self.recognizers}
+                "trained_against": self.recognizers, "budget_psnr": self.target_psnr,
+                "trained_budget_psnr": self.trained_psnr}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -39,10 +39,11 @@ from tqdm import tqdm
 
 from nullswap import recognizers as recognizer_registry
 from nullswap.atomic import atomic_path
+from nullswap.augment import AttackerTransform, RobustConfig
+from nullswap.checkpoint import CHECKPOINT_FORMAT, build_discriminator, build_generator, cloak_at_resolution
 from nullswap.data.base import FaceSet, to_uint8
 from nullswap.dlw import DLWConfig, LossWeighting
-from nullswap.losses import LossConfig, NullSwapObjective, discriminator_loss
-from nullswap.checkpoint import CHECKPOINT_FORMAT, build_discriminator, build_generator, cloak_at_resolution
+from nullswap.losses import LossConfig, NullSwapObjective, PsnrDualAscent, discriminator_loss
 from nullswap.model import count_parameters
 from nullswap.perceptual import load_perceptual
 from nullswap.runtime import resolve_device, rng_state, seed_everything, set_rng_state
@@ -195,7 +196,10 @@ class Trainer:
         self.weighting = LossWeighting(len(self.recognizers), DLWConfig.from_dict(OmegaConf.to_container(cfg.dlw)))
         loss_cfg = LossConfig.from_dict(OmegaConf.to_container(cfg.loss))
         perceptual = None if loss_cfg.perceptual == "none" else load_perceptual(loss_cfg.perceptual).to(self.device)
-        self.objective = NullSwapObjective(self.recognizers, self.weighting, loss_cfg, perceptual)
+        robust = RobustConfig.from_dict(OmegaConf.to_container(tcfg.robust) if tcfg.get("robust") else None)
+        transform = AttackerTransform(robust) if robust.enabled else None
+        self.objective = NullSwapObjective(self.recognizers, self.weighting, loss_cfg, perceptual, transform)
+        self.dual = PsnrDualAscent(loss_cfg.target_psnr, loss_cfg.dual_lr) if loss_cfg.target_psnr else None
 
         betas = tuple(tcfg.betas)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=float(tcfg.lr_generator), betas=betas)
@@ -242,6 +246,7 @@ class Trainer:
             "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict(),
             "dlw": self.weighting.state_dict(),
+            "dual": self.dual.state_dict() if self.dual is not None else None,
             "rng": rng_state(),
         }
 
@@ -264,6 +269,8 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.scaler.load_state_dict(state["scaler"])
         self.weighting.load_state_dict(state["dlw"])
+        if self.dual is not None and state.get("dual"):
+            self.dual.load_state_dict(state["dual"])
         set_rng_state(state["rng"])
         self.step = int(state["step"])
 
@@ -301,13 +308,16 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
             fake_logits = self.d_train(cloaked)
-            g_loss, logs = self.objective(clean, cloaked.float(), fake_logits.float(), self.world.mean)
+            multiplier = self.dual.multiplier if self.dual is not None else 1.0
+            g_loss, logs = self.objective(clean, cloaked.float(), fake_logits.float(), self.world.mean, multiplier)
         self.scaler.scale(g_loss).backward()
         self.scaler.step(self.opt_g)
         self.scaler.update()
 
-        logs.update({"step": step + 1, "epoch": epoch, "loss_disc": d_loss.item(),
-                     "batch_psnr": float(np.mean(psnr_uint8(clean, cloaked)))})
+        batch_psnr = float(np.mean(self.world.mean([float(np.mean(psnr_uint8(clean, cloaked)))])))
+        if self.dual is not None:
+            self.dual.update(batch_psnr)
+        logs.update({"step": step + 1, "epoch": epoch, "loss_disc": d_loss.item(), "batch_psnr": batch_psnr})
         return logs
 
     # -- held-out evaluation --------------------------------------------------------------------
@@ -342,7 +352,7 @@ class Trainer:
             self.restore(self.checkpoint_path)
             start_step = self.step
         log_columns = ["step", "epoch", "loss_total", "loss_id", "loss_mse", "loss_lpips", "loss_adv",
-                       "loss_disc", "batch_psnr", "seconds"]
+                       "loss_disc", "batch_psnr", "mse_multiplier", "seconds"]
         log_columns += [f"id_cos/{n}" for n in self.recognizer_names]
         log_columns += [f"dlw_weight/{n}" for n in self.recognizer_names]
         eval_columns = ["step", "psnr"] + [f"id_cos/{n}" for n in self.recognizer_names + self.eval_recognizer_names]

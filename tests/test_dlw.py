@@ -69,12 +69,38 @@ def test_signed_progress_denominator_is_the_literal_equation():
     assert absolute.progress(-0.2, -0.3) == pytest.approx(0.1 / (0.2 + 1e-6))
 
 
-def test_denominator_guard_keeps_weights_finite_when_a_loss_more_than_doubles():
+def test_a_loss_that_more_than_doubles_gets_delta_minus_one_and_the_floor_not_all_the_weight():
     dlw = LossWeighting(2)
     dlw.step([0.01, 0.5])
-    weights = dlw.step([0.05, 0.5])   # delta1 = -4: alpha*var + beta*(1 + delta) < 0 -> guarded
-    assert all(torch.isfinite(torch.tensor(weights)))
-    assert weights[0] == pytest.approx(2.0, abs=1e-4)
+    weights = dlw.step([0.05, 0.5])
+    # L1: var = 0.0004, delta = (0.01 - 0.05) / 0.010001 = -3.9996 -> floored at -1
+    #     denominator = 3 * 0.0004 + 0.5 * (1 - 1) = 0.0012 < d_min = 0.1 -> w1 = 10
+    # L2: var = 0, delta = 0 -> denominator 0.5 -> w2 = 2;  normalised to 2: 20/12, 4/12
+    assert dlw.last_progress[0] == -1.0
+    assert weights == pytest.approx([1.666667, 0.333333], abs=1e-6)
+
+
+def test_delta_floor_with_variance_matches_hand_computation():
+    dlw = LossWeighting(2)
+    dlw.step([0.2, 0.5])
+    weights = dlw.step([0.6, 0.45])
+    # L1: var = 0.04, delta = -0.4 / 0.200001 -> floored at -1 -> denominator 0.12 -> w1 = 8.333333
+    # L2: var = 0.000625, delta = 0.05 / 0.500001 = 0.0999998 -> 0.001875 + 0.5 * 1.0999998
+    #     = 0.5518749 -> w2 = 1.812006;  normalised to 2: 1.642791, 0.357209
+    assert weights == pytest.approx([1.642791, 0.357209], abs=1e-6)
+
+
+def test_large_improvements_stay_unclamped():
+    dlw = LossWeighting(1)
+    assert dlw.progress(0.1, -0.5) == pytest.approx(0.6 / (0.1 + 1e-6))
+
+
+def test_literal_equation_without_the_floor_collapses_the_other_weight():
+    """Why the floor is the default: Eq. 7 as written lets a doubled loss take all the weight."""
+    literal = LossWeighting(2, DLWConfig(delta_floor=None, denominator_floor=1e-6))
+    literal.step([0.01, 0.5])
+    weights = literal.step([0.05, 0.5])   # denominator 0.0012 + 0.5 * (1 - 3.9996) < 0 -> 1e-6
+    assert weights[1] < 1e-5
 
 
 def test_mean_strategy_is_uniform_under_the_same_normalisation():

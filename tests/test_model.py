@@ -87,3 +87,34 @@ def test_discriminator_returns_one_logit_per_image():
 
 def test_default_generator_size_is_reported():
     assert 300_000 < count_parameters(NullSwapGenerator()) < 600_000
+
+
+# --- fidelity control and upsampling ---------------------------------------------------------------
+def test_the_l2_budget_caps_each_images_change_at_the_target_psnr():
+    from nullswap.model import project_to_psnr
+
+    residual = torch.randn(3, 3, 32, 32) * torch.tensor([0.2, 0.01, 0.0001]).view(3, 1, 1, 1)
+    projected = project_to_psnr(residual, 41.3)
+    mse = projected.pow(2).mean(dim=(1, 2, 3))
+    cap = 10 ** (-41.3 / 10)
+    assert float(mse[0]) == pytest.approx(cap, rel=1e-4)       # too large: scaled down onto the budget
+    assert float(mse[1]) == pytest.approx(cap, rel=1e-4)
+    assert torch.equal(projected[2], residual[2])              # inside the budget: untouched
+
+
+def test_a_budgeted_generator_never_goes_below_its_psnr():
+    g = NullSwapGenerator(ModelConfig(head="residual", output_init_scale=1.0, budget_psnr=38.0, **SMALL))
+    x = torch.rand(4, 3, 64, 64)
+    mse = (g(x) - x).pow(2).mean(dim=(1, 2, 3))
+    assert bool((10 * torch.log10(1 / mse) >= 38.0 - 1e-3).all())
+    g.budget_psnr = 45.0                                        # moved at inference: less change
+    mse45 = (g(x) - x).pow(2).mean(dim=(1, 2, 3))
+    assert bool((mse45 < mse).all())
+
+
+def test_resize_upsampling_has_no_transposed_convolution():
+    g = NullSwapGenerator(ModelConfig(upsample="resize", **SMALL))
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in g.modules())
+    assert g(torch.rand(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+    with pytest.raises(ValueError, match="upsampling"):
+        NullSwapGenerator(ModelConfig(upsample="bicubic-magic", **SMALL))

@@ -24,8 +24,16 @@ def available() -> list[str]:
 
 
 def load(name: str, device: str | None = None, **kwargs: object) -> Recognizer:
-    """Build recognizer ``name`` with its weights, in eval mode, parameters frozen."""
-    model = REGISTRY.get(name)(**kwargs)
+    """Build recognizer ``name`` with its weights, in eval mode, parameters frozen.
+
+    ``"<name>@redetect"`` evaluates ``<name>`` through re-detection and re-alignment of every crop
+    (:mod:`nullswap.recognizers.redetect`)."""
+    from nullswap.recognizers.redetect import SUFFIX, Redetected
+
+    if name.endswith(SUFFIX):
+        model: Recognizer = Redetected(load(name[: -len(SUFFIX)], **kwargs))
+    else:
+        model = REGISTRY.get(name)(**kwargs)
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)

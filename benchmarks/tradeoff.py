@@ -1,0 +1,212 @@
+"""Fidelity against cloaking: where NullSwap stands among per-image attacks at equal PSNR.
+
+``python -m benchmarks.tradeoff`` protects the test faces with
+
+* NullSwap at several fidelity targets (the generator's L2 budget moved at inference: one trained model,
+  several points — :class:`nullswap.protect.NullSwapCloak`),
+* white-box PGD at ε = 1, 2, 4, 8 /255 against the recognizers NullSwap trains on,
+* Gaussian noise scaled to each NullSwap point's measured PSNR (the control),
+
+and measures PSNR, SSIM and Acc@1 (leave-one-out identification, as in Table 2) under the recognizers
+NullSwap trained on, an unseen one, and dlib's complete pipeline re-detecting the face
+(``dlib-cpp@redetect``), plus the seconds each protector spends per face.  Every point is a cell in the
+results store (resume, provenance); the table and the figure are built from the cells only.
+
+Output: ``results/tradeoff/`` — ``tradeoff.csv``, ``tradeoff.md``, ``tradeoff.png``, ``cells/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.cells import ProtectorSpec, Workspace, resolve_device
+from benchmarks.runner import plan, resolved_protector_options
+from benchmarks.store import ResultStore, atomic_write_text
+
+log = logging.getLogger("benchmarks.tradeoff")
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_RECOGNIZERS = ["dlib", "sface", "mobilefacenet", "dlib-cpp@redetect"]
+TRAINED = {"dlib", "sface"}
+
+
+def _label(recognizer: str) -> str:
+    base = recognizer.split("@")[0]
+    role = "trained-on" if base in TRAINED else "unseen"
+    return f"{recognizer} ({role}{', re-detected' if '@redetect' in recognizer else ''})"
+
+
+def settings(checkpoint: str, targets: list[float], pgd_eps: list[float], pgd_steps: int, seed: int
+             ) -> list[tuple[str, float, ProtectorSpec]]:
+    """(family, parameter, spec) for NullSwap and PGD; noise is added once NullSwap's PSNRs are known."""
+    out: list[tuple[str, float, ProtectorSpec]] = [("clean", 0.0, ProtectorSpec("clean", {}, seed))]
+    for target in targets:
+        options = resolved_protector_options("nullswap", {"checkpoint": checkpoint, "target_psnr": float(target)})
+        out.append(("nullswap", target, ProtectorSpec(f"nullswap-{target:g}dB", options, seed, "nullswap")))
+    for eps in pgd_eps:
+        options = resolved_protector_options("pgd", {"eps": float(eps), "steps": int(pgd_steps), "progress": False})
+        out.append(("pgd", eps, ProtectorSpec(f"pgd-{eps:g}", options, seed, "pgd")))
+    return out
+
+
+def run_cells(root: Path, dataset: dict, specs: list[ProtectorSpec], recognizers: list[str], device: str,
+              ) -> list[dict]:
+    """Every missing cell of these protectors (visual + identification), through the results store."""
+    cfg = {"table": "tradeoff", "dataset": dataset, "visual": True, "perceptual": None,
+           "recognizers": recognizers, "protocol": {"ks": [1, 5]}}
+    store = ResultStore(root)
+    jobs = plan(cfg, specs)
+    workspace = Workspace(root, dataset, device=device, batch_size=8)
+    records = []
+    for job in jobs:
+        computed = not store.exists(job.key)
+        if computed:
+            log.info("cell %s", job.description)
+        record, _ = store.ensure(job.key, job.config, lambda job=job: job.compute(workspace), run_config=cfg)
+        records.append(record)
+    return records
+
+
+def summarise(records: list[dict], families: dict[str, tuple[str, float]]) -> pd.DataFrame:
+    rows: dict[str, dict] = {}
+    for record in records:
+        name = record["key"]["protector"]
+        family, parameter = families[name]
+        row = rows.setdefault(name, {"setting": name, "family": family, "parameter": parameter})
+        if record["kind"] == "visual":
+            row["psnr"] = record["values"]["psnr"]
+            row["ssim"] = record["values"]["ssim"]
+            protection = record["provenance"].get("protection") or {}
+            row["seconds_per_face"] = protection.get("seconds_per_image")
+        else:
+            evaluator = record["key"]["evaluator"]
+            row[f"acc1/{evaluator}"] = record["values"].get("top1")
+            row[f"failures/{evaluator}"] = sum(int(v or 0) for v in record["failures"].values())
+    frame = pd.DataFrame(list(rows.values()))
+    if "psnr" not in frame:
+        frame["psnr"] = float("nan")
+    return frame.sort_values(["family", "parameter"]).reset_index(drop=True)
+
+
+def add_drops(frame: pd.DataFrame, recognizers: list[str]) -> pd.DataFrame:
+    clean = frame[frame.family == "clean"]
+    for rec in recognizers:
+        column = f"acc1/{rec}"
+        if column in frame and len(clean):
+            base = float(clean[column].iloc[0])
+            frame[f"drop/{rec}"] = (base - frame[column]) / base if base > 0 else float("nan")
+    return frame
+
+
+def plot(frame: pd.DataFrame, recognizers: list[str], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(recognizers), figsize=(4.2 * len(recognizers), 3.8), sharey=True)
+    styles = {"nullswap": ("tab:red", "o", "NullSwap (one model, budget moved)"),
+              "pgd": ("tab:blue", "s", "PGD white-box (ε /255)"),
+              "noise": ("tab:gray", "^", "Gaussian noise at NullSwap's PSNR")}
+    for ax, rec in zip(axes, recognizers):
+        column = f"acc1/{rec}"
+        clean = frame[frame.family == "clean"]
+        if len(clean) and column in frame:
+            ax.axhline(float(clean[column].iloc[0]), color="k", ls="--", lw=1, label="clean")
+        for family, (color, marker, label) in styles.items():
+            part = frame[frame.family == family].sort_values("psnr")
+            if len(part) and column in part:
+                ax.plot(part.psnr, part[column], color=color, marker=marker, label=label)
+                for _, row in part.iterrows():
+                    ax.annotate(f"{row.parameter:g}", (row.psnr, row[column]), fontsize=7,
+                                textcoords="offset points", xytext=(3, 3), color=color)
+        ax.set(title=_label(rec), xlabel="PSNR (dB, higher = less visible)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("Acc@1 (lower = better cloaking)")
+    axes[-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(frame: pd.DataFrame, recognizers: list[str], title: str, command: str) -> str:
+    head = ["setting", "PSNR", "SSIM", *[_label(r) for r in recognizers], "s/face"]
+    lines = [f"# {title}", "", f"Made by `{command}`. Acc@1 with the relative drop against clean in",
+             "brackets; failed re-detections count as misses and are listed in `tradeoff.csv`.", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, row in frame.iterrows():
+        cells = [row.setting, f"{row.psnr:.2f}" if row.family != "clean" else "∞",
+                 f"{row.ssim:.4f}" if row.family != "clean" else "1"]
+        for rec in recognizers:
+            value = row.get(f"acc1/{rec}")
+            drop = row.get(f"drop/{rec}")
+            cells.append("–" if pd.isna(value) else f"{value:.3f}" + ("" if row.family == "clean" else f" ({-drop:+.0%})"))
+        seconds = row.get("seconds_per_face")
+        cells.append("–" if pd.isna(seconds) else f"{seconds:.3f}")
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from nullswap.protect import default_checkpoint
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.tradeoff", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="sample", help="data set name (sample | offline | ...)")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--views", action="store_true", help="add the data set's transformed gallery views")
+    parser.add_argument("--checkpoint", default=None, help="NullSwap generator (default: the shipped one)")
+    parser.add_argument("--targets", nargs="+", type=float, default=[35.0, 38.0, 41.3])
+    parser.add_argument("--pgd-eps", nargs="+", type=float, default=[1.0, 2.0, 4.0, 8.0])
+    parser.add_argument("--pgd-steps", type=int, default=10)
+    parser.add_argument("--recognizers", nargs="+", default=DEFAULT_RECOGNIZERS)
+    parser.add_argument("--max-images", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=REPO / "results" / "tradeoff")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    started = time.time()
+    checkpoint = str(args.checkpoint or default_checkpoint())
+    dataset = {"name": args.dataset, "split": args.split}
+    if args.views:
+        dataset["views"] = True
+    if args.max_images:
+        dataset["max_images"] = args.max_images
+    device = resolve_device(args.device)
+    chosen = settings(checkpoint, args.targets, args.pgd_eps, args.pgd_steps, args.seed)
+    families = {spec.name: (family, parameter) for family, parameter, spec in chosen}
+    records = run_cells(args.out, dataset, [spec for *_, spec in chosen], args.recognizers, device)
+    # The noise control: the same PSNR as each NullSwap point.
+    measured = summarise(records, families)
+    noise_specs = []
+    for _, row in measured[measured.family == "nullswap"].iterrows():
+        options = resolved_protector_options("noise", {"target_psnr": round(float(row.psnr), 2)})
+        spec = ProtectorSpec(f"noise-{row.psnr:.2f}dB", options, args.seed, "noise")
+        families[spec.name] = ("noise", round(float(row.psnr), 2))
+        noise_specs.append(spec)
+    records += run_cells(args.out, dataset, noise_specs, args.recognizers, device)
+    frame = add_drops(summarise(records, families), args.recognizers)
+    faces = records[0]["provenance"].get("dataset", {}) if records else {}
+    title = (f"Fidelity vs identification, {args.dataset} {args.split} split "
+             f"({faces.get('n_images', '?')} faces, {faces.get('n_identities', '?')} identities; CPU; "
+             f"PGD-{args.pgd_steps} on dlib+SFace; not the paper's setting)")
+    command = "python -m benchmarks.tradeoff " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    args.out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(args.out / "tradeoff.csv", index=False)
+    atomic_write_text(args.out / "tradeoff.md", markdown(frame, args.recognizers, title, command.strip()))
+    plot(frame, args.recognizers, args.out / "tradeoff.png", title)
+    atomic_write_text(args.out / "provenance.json", json.dumps(
+        {"command": command.strip(), "checkpoint": checkpoint, "dataset": dataset, "wall_time_s": round(time.time() - started, 1),
+         "cells": sorted({r["key"]["protector"] for r in records})}, indent=2))
+    print((args.out / "tradeoff.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
