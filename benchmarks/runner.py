@@ -131,9 +131,10 @@ def validate(
         if unknown:
             raise BenchmarkError(f"unknown protector(s) {unknown}; registered: {', '.join(known)}")
         known = nullswap.recognizers.available()
-        unknown = [r for r in recognizers if r not in known]
+        unknown = [r for r in recognizers if not nullswap.recognizers.is_known(r)]
         if unknown:
-            raise BenchmarkError(f"unknown recognizer(s) {unknown}; registered: {', '.join(known)}")
+            raise BenchmarkError(f"unknown recognizer(s) {unknown}; registered: {', '.join(known)} "
+                                 "(any of them + '@redetect' evaluates through re-detection)")
 
 
 def resolved_protector_options(name: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:

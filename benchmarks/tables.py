@@ -308,7 +308,8 @@ def build_identification(table: str, dataset: str, cells: list[dict[str, Any]], 
     for prot in protectors:
         parts = {}
         for metric in ("top1", "top5"):
-            vals = [v for v in (value(prot, r, metric) for r in recognizers) if v is not None]
+            # Re-detected rows measure the same recognizer again: they stay out of the average.
+            vals = [v for v in (value(prot, r, metric) for r in recognizers if "@" not in r) if v is not None]
             parts[metric] = float(np.mean(vals)) if vals else None
             if vals:
                 averages.append(
@@ -337,6 +338,10 @@ def build_identification(table: str, dataset: str, cells: list[dict[str, Any]], 
             display["Average"][prot] = with_paper(fmt(parts["top1"]), fmt(p1))
     if not show_paper_average:
         notes.append("the paper's Average row is shown only when the four paper recognizers are measured")
+    if any("@redetect" in r for r in recognizers):
+        notes.append("rows marked @redetect embed each face after dlib re-detects and re-aligns it (what an "
+                     "attacker's tool does); the other rows see the fixed canonical crop; the Average row "
+                     "covers the fixed-crop rows only")
     display.update(_visual_rows(table, agg, protectors, perceptual))
     if table == "table5":
         notes += [

@@ -48,7 +48,14 @@ def cloak_at_resolution(
         return generator(clean, rng)
     small = F.interpolate(clean, size=resolution, mode="bilinear", antialias=True, align_corners=False)
     change = generator(small, rng) - small
+    energy = change.pow(2).mean(dim=(1, 2, 3), keepdim=True)
     change = F.interpolate(change, size=clean.shape[-2:], mode="bilinear", align_corners=False)
+    if getattr(generator, "budget_psnr", None) is not None:
+        # Upsampling smooths the change and lowers its energy a little, so a budgeted generator would
+        # protect full crops slightly above its PSNR target: keep the mean square it chose in its own
+        # frame (never more than its budget).
+        upsampled = change.pow(2).mean(dim=(1, 2, 3), keepdim=True)
+        change = change * torch.sqrt(energy / (upsampled + 1e-12))
     return (clean + change).clamp(0.0, 1.0)
 
 

@@ -23,6 +23,13 @@ def available() -> list[str]:
     return REGISTRY.available()
 
 
+def is_known(name: str) -> bool:
+    """Whether ``name`` is a registered recognizer, or one evaluated through re-detection."""
+    from nullswap.recognizers.redetect import SUFFIX
+
+    return name.removesuffix(SUFFIX) in REGISTRY.available()
+
+
 def load(name: str, device: str | None = None, **kwargs: object) -> Recognizer:
     """Build recognizer ``name`` with its weights, in eval mode, parameters frozen.
 
@@ -42,4 +49,4 @@ def load(name: str, device: str | None = None, **kwargs: object) -> Recognizer:
     return model
 
 
-__all__ = ["REGISTRY", "Recognizer", "available", "load", "register_recognizer"]
+__all__ = ["REGISTRY", "Recognizer", "available", "is_known", "load", "register_recognizer"]
