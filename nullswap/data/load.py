@@ -8,13 +8,17 @@ from nullswap.data.base import FaceSet
 
 
 def load_dataset(cfg: Mapping, split: str) -> FaceSet:
-    """Load split ``split`` of the data set that ``cfg.name`` names (sample, celebahq, lfw, folder)."""
+    """Load split ``split`` of the data set that ``cfg.name`` names (sample, offline, celebahq, lfw, folder)."""
     name = cfg["name"]
     options = {k: v for k, v in dict(cfg).items() if k not in ("name", "split") and v is not None}
     if name == "sample":
         from nullswap.data.sample import load_sample
 
         return load_sample(split, views=bool(options.get("views", False)))
+    if name == "offline":
+        from nullswap.data.offline import load_offline
+
+        return load_offline(split, views=bool(options.get("views", False)))
     if name == "celebahq":
         from nullswap.data.celebahq import load_celebahq
 
@@ -27,4 +31,4 @@ def load_dataset(cfg: Mapping, split: str) -> FaceSet:
         from nullswap.data.folder import load_folder
 
         return load_folder(split=split, **options)
-    raise KeyError(f"unknown data set '{name}'; choose sample, celebahq, lfw or folder")
+    raise KeyError(f"unknown data set '{name}'; choose sample, offline, celebahq, lfw or folder")

@@ -300,14 +300,14 @@ def _view_detector() -> MTCNNDetector:
     return MTCNNDetector(min_face_size=VIEW_MIN_FACE)
 
 
-def _seed(key: str, index: int) -> int:
+def view_seed(key: str, index: int) -> int:
     return int(hashlib.sha256(f"{SPLIT_SALT}/view/{key}/{index}".encode()).hexdigest()[:16], 16)
 
 
 # --------------------------------------------------------------------------------------------------
 # Build
 # --------------------------------------------------------------------------------------------------
-def _file_name(key: str) -> str:
+def crop_file_name(key: str) -> str:
     return "crops/" + key.replace("/", "__").replace("@", "--") + ".png"
 
 
@@ -316,7 +316,7 @@ def _face_record(key: str, photo: SamplePhoto, index: int, det: Detection, eye: 
         "key": key,
         "identity": photo.identity or key,
         "view": "original",
-        "file": _file_name(key),
+        "file": crop_file_name(key),
         "archive": photo.archive,
         "source": source_label(photo.archive),
         "member": photo.member,
@@ -328,7 +328,7 @@ def _face_record(key: str, photo: SamplePhoto, index: int, det: Detection, eye: 
     }
 
 
-def _detect_photo(photo: SamplePhoto, image: np.ndarray) -> tuple[list[Detection], list[str]]:
+def detect_photo(photo: SamplePhoto, image: np.ndarray) -> tuple[list[Detection], list[str]]:
     notes: list[str] = []
     found = plausible_faces(
         detect_faces(image, get_detector("mtcnn"), max_side=DETECT_MAX_SIDE, name=photo.member)
@@ -353,14 +353,14 @@ def _build_into(directory: Path, views: int, progress: bool) -> dict[str, object
     for photo in tqdm(SAMPLE_PHOTOS, desc="sample: photos", unit="photo", disable=not progress):
         path = raw_photo(photo.archive, photo.member)
         image = load_image(path)
-        found, notes = _detect_photo(photo, image)
+        found, notes = detect_photo(photo, image)
         warnings.extend(notes)
         if not found:
             failures.append({"member": photo.member, "stage": "detect", "reason": "no face found"})
         for index, det in enumerate(found):
             key = f"{photo.archive}/{photo.stem}/{index}"
             crop, _ = align_face(image, det.landmarks)
-            save_png(crop, directory / _file_name(key))
+            save_png(crop, directory / crop_file_name(key))
             record = _face_record(key, photo, index, det, det.eye_distance)
             record["photo_sha256"] = sha256_of(path)
             faces.append(record)
@@ -396,14 +396,14 @@ def _build_into(directory: Path, views: int, progress: bool) -> dict[str, object
         for v in range(views):
             recipe = VIEW_RECIPES[v % len(VIEW_RECIPES)]
             key = f"{face['key']}@v{v + 1}"
-            record, failure = _build_view(
+            record, failure = build_view(
                 directory,
                 face,
                 key,
                 recipe,
                 photos[face["key"]],
                 detections[face["key"]],
-                _seed(face["key"], v),
+                view_seed(face["key"], v),
             )
             if record is not None:
                 with_views.append(record)
@@ -449,7 +449,7 @@ def _build_into(directory: Path, views: int, progress: bool) -> dict[str, object
     }
 
 
-def _build_view(
+def build_view(
     directory: Path, face: dict, key: str, recipe: str, photo: np.ndarray, det: Detection, seed: int
 ) -> tuple[dict | None, dict]:
     view, matrix, params = make_view(photo, det, recipe, seed)
@@ -464,12 +464,12 @@ def _build_view(
         failure["reason"] = "the re-detected face is not the original one (too far from where it should be)"
         return None, failure
     crop, _ = align_face(view, best.landmarks)
-    save_png(crop, directory / _file_name(key))
+    save_png(crop, directory / crop_file_name(key))
     record = dict(face)
     record.update(
         key=key,
         view=recipe,
-        file=_file_name(key),
+        file=crop_file_name(key),
         **best.to_json(),
         eye_distance=round(best.eye_distance, 2),
         low_resolution=best.eye_distance < LOW_RESOLUTION_EYE_DISTANCE,
