@@ -48,9 +48,10 @@ class ProtectReport:
         self.excluded = excluded
         self.save()
 
-    def update(self, source: Path, **fields: object) -> None:
-        entry = self.entries.setdefault(str(source), {"source": str(source)})
+    def update(self, photo: Path, /, **fields: object) -> None:
+        entry = self.entries.setdefault(str(photo), {"source": str(photo)})
         entry.update(fields)
+        entry["source"] = str(photo)
         self.save()
 
     def finish(self) -> None:
