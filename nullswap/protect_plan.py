@@ -53,7 +53,8 @@ class Plan:
 
 
 def _key(path: Path) -> str:
-    """Comparison key of a path: absolute, case-folded (safe on case-insensitive file systems)."""
+    """Collision key of an output name: case-folded, so two names that one file system would take for
+    the same file never coexist (inputs are told apart by their exact path)."""
     return os.path.normcase(str(path)).casefold()
 
 
@@ -77,11 +78,16 @@ def read_report(path: Path) -> dict | None:
 
 
 def listed_outputs(report: dict | None) -> set[str]:
-    """Keys of every output file a report says this program wrote."""
+    """Absolute paths of every output file a report says this program wrote (now or earlier)."""
     if not report:
         return set()
-    return {_key(Path(item["output"]).resolve()) for item in report["photos"]
-            if isinstance(item, dict) and item.get("output")}
+    paths: set[str] = set()
+    for item in report["photos"]:
+        if isinstance(item, dict):
+            for output in [item.get("output"), *item.get("earlier_outputs", [])]:
+                if output:
+                    paths.add(str(Path(output).resolve()))
+    return paths
 
 
 def _walk(folder: Path, out_dir: Path) -> tuple[list[Path], list[dict[str, str]], list[Path]]:
@@ -127,14 +133,14 @@ def collect(inputs: Sequence[Path], out_dir: Path) -> tuple[list[tuple[Path, Pat
             excluded += left_out
             reports += more_reports
             walked += [(photo, path) for photo in photos]
-        elif _key(path) not in seen:
-            seen[_key(path)] = len(found)
+        elif str(path) not in seen:
+            seen[str(path)] = len(found)
             found.append((path, None))
     outputs: set[str] = set()
     for report in dict.fromkeys(reports):
         outputs |= listed_outputs(read_report(report))
     for photo, root in walked:
-        key = _key(photo)
+        key = str(photo)
         if key in outputs:
             excluded.append({"path": str(photo), "reason": "an output of an earlier run (listed in a report)"})
         elif key not in seen:
