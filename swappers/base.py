@@ -4,7 +4,7 @@
 (clean or protected) and the faces whose attributes are kept — and returns the swapped images plus one
 status per pair (``ok``, ``no_face``, ``failed``), because upstream swappers re-detect faces and fail
 on some.  Upstream systems run in their own environments through
-:class:`benchmarks.external.ExternalRunner`, exactly like the external baselines.
+:class:`nullswap.upstream.ExternalRunner`, exactly like the external baselines.
 """
 
 from __future__ import annotations
