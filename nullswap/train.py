@@ -45,7 +45,7 @@ from nullswap.losses import LossConfig, NullSwapObjective, discriminator_loss
 from nullswap.checkpoint import CHECKPOINT_FORMAT, build_discriminator, build_generator, cloak_at_resolution
 from nullswap.model import count_parameters
 from nullswap.perceptual import load_perceptual
-from nullswap.runtime import resolve_device, rng_state, seed_everything, set_rng_state
+from nullswap.runtime import all_rng_states, resolve_device, restore_rank_rng, seed_everything
 
 CONFIG_MODULE = "nullswap.conf"
 
@@ -230,6 +230,8 @@ class Trainer:
         return self.run_dir / "checkpoints" / "last.pt"
 
     def checkpoint(self) -> dict:
+        """Everything ``resume=true`` needs.  Collective under DDP (every rank's RNG state is gathered)."""
+        rng = all_rng_states()
         return {
             "format": CHECKPOINT_FORMAT,
             "step": self.step,
@@ -242,12 +244,14 @@ class Trainer:
             "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict(),
             "dlw": self.weighting.state_dict(),
-            "rng": rng_state(),
+            "rng": rng[self.world.rank],
+            "rng_per_rank": rng,
         }
 
     def save(self) -> None:
+        state = self.checkpoint()
         if self.world.is_main:
-            save_atomic(self.checkpoint(), self.checkpoint_path)
+            save_atomic(state, self.checkpoint_path)
         self.world.barrier()
 
     def restore(self, path: Path) -> None:
@@ -264,7 +268,7 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.scaler.load_state_dict(state["scaler"])
         self.weighting.load_state_dict(state["dlw"])
-        set_rng_state(state["rng"])
+        restore_rank_rng(state, self.world.rank, self.world.world_size, int(self.cfg.seed))
         self.step = int(state["step"])
 
     # -- one iteration --------------------------------------------------------------------------
