@@ -155,8 +155,8 @@ def submit(
         for index, group in enumerate(groups):
             print(f"#   task {index}: " + ", ".join(job.description for job in group), file=out)
         print(cluster.sbatch_script(executor, len(groups)), file=out)
-        print("# then, after the array (--dependency=afterany:<array id>):", file=out)
-        print(cluster.sbatch_script(_tables_executor(folder, launcher, "<array id>", table)), file=out)
+        print("# then, after the array (--dependency=afterany:ARRAY_JOB_ID):", file=out)
+        print(cluster.sbatch_script(_tables_executor(folder, launcher, "ARRAY_JOB_ID", table)), file=out)
         return None
     write_gitignore(root)
     with executor.batch():
