@@ -200,9 +200,13 @@ def hydra_launcher() -> dict[str, Any]:
             f"{', '.join(p for p in cluster.available_profiles() if p != 'local')}); "
             "override its keys with hydra.launcher.KEY=VALUE"
         )
-    plain = OmegaConf.to_container(launcher, resolve=False)
-    plain.pop("submitit_folder", None)  # the submit path chooses the folder (one per submission)
-    return dict(OmegaConf.to_container(OmegaConf.create(plain), resolve=True))
+    plain: dict[str, Any] = {}
+    for key in launcher:
+        if key == "submitit_folder":  # the submit path chooses the folder (one per submission)
+            continue
+        value = launcher[key]  # resolved against Hydra's config (e.g. name: ${hydra.job.name})
+        plain[str(key)] = OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+    return plain
 
 
 def submit_or_exit(

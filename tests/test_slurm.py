@@ -93,7 +93,8 @@ def submit_sweep(output_root: Path) -> subprocess.CompletedProcess:
         "setting=offline", "protectors=[clean,noise]", "recognizers=[dlib,sface]", "visual=false",
         "dataset.max_images=12", "device=cpu", "batch_size=4", f"output_root={output_root}",
         "experiment=sweep", "cluster_group=cell",
-        *[f"hydra.launcher.{o}" for o in SMALL], "hydra.launcher.array_parallelism=1",
+        *[f"hydra.launcher.{o}" for o in SMALL[:3]], "hydra.launcher.setup=['export OMP_NUM_THREADS=1']",
+        "hydra.launcher.array_parallelism=1",
     ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -116,6 +117,7 @@ def test_a_killed_array_task_is_the_only_work_submitted_again(slurm_cluster, sam
     wait_until(lambda: ended([*tasks, first["tables_job_id"]]), 600, "the array and the tables job")
 
     report = status.collect(root)
+    print("\nafter the first submission, task 2 cancelled:\n" + status.format_report(root, report))
     assert status.counts(report) == {"done": 3, "pending": 0, "running": 0, "failed": 1}
     (failed,) = [s for s in report if s.state == "failed"]
     assert failed.cell == first["tasks"][2]["cells"][0] and failed.slurm_state == "CANCELLED"
@@ -127,7 +129,9 @@ def test_a_killed_array_task_is_the_only_work_submitted_again(slurm_cluster, sam
     second = read_submissions(root)[-1]
     assert [t["cells"] for t in second["tasks"]] == [[failed.cell]]
     wait_until(lambda: ended([second["tasks"][0]["job_id"], second["tables_job_id"]]), 600, "the resubmission")
-    assert status.counts(status.collect(root)) == {"done": 4, "pending": 0, "running": 0, "failed": 0}
+    report = status.collect(root)
+    print("after submitting again:\n" + status.format_report(root, report))
+    assert status.counts(report) == {"done": 4, "pending": 0, "running": 0, "failed": 0}
     cells = [json.loads((root / s.cell).read_text()) for s in status.collect(root)]
     assert {c["provenance"]["slurm_job_id"] for c in cells} >= {second["tasks"][0]["job_id"].split("_")[0]}
 
