@@ -18,6 +18,7 @@ with state UNKNOWN.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.store import ResultStore
-from benchmarks.submit import read_submissions
 from nullswap import cluster
 
 STATES = ("done", "pending", "running", "failed")
@@ -39,6 +39,18 @@ class CellStatus:
     slurm_state: str | None = None
     logs: tuple[str, ...] = ()
     tail: str = ""
+
+
+def submissions_path(root: Path | str) -> Path:
+    """Where :mod:`benchmarks.submit` records what it sent to Slurm (one JSON object per line)."""
+    return Path(root) / "slurm" / "submissions.jsonl"
+
+
+def read_submissions(root: Path | str) -> list[dict]:
+    path = submissions_path(root)
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def log_paths(folder: str, job_id: str) -> tuple[Path, Path]:

@@ -31,6 +31,7 @@ import submitit
 
 from benchmarks.cells import BenchmarkError, ProtectorSpec
 from benchmarks.runner import Job, RunReport, check_checkpoints, plan_missing, to_plain, write_gitignore
+from benchmarks.status import submissions_path
 from benchmarks.store import now_iso
 from nullswap import cluster
 from nullswap.atomic import write_text
@@ -88,22 +89,11 @@ class Submission:
     tables_job_id: str | None = None
 
 
-def submissions_path(root: Path) -> Path:
-    return Path(root) / "slurm" / "submissions.jsonl"
-
-
 def record(root: Path, submission: Submission) -> None:
     """Append ``submission`` (rewriting the file atomically: a reader never sees half a line)."""
     path = submissions_path(root)
     previous = path.read_text() if path.is_file() else ""
     write_text(path, previous + json.dumps(asdict(submission)) + "\n")
-
-
-def read_submissions(root: Path) -> list[dict[str, Any]]:
-    path = submissions_path(root)
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _tables_executor(folder: Path, launcher: Mapping[str, Any], array_job_id: str | None, table: str):
@@ -202,7 +192,7 @@ def hydra_launcher() -> dict[str, Any]:
         )
     plain: dict[str, Any] = {}
     for key in launcher:
-        if key == "submitit_folder":  # the submit path chooses the folder (one per submission)
+        if key in ("submitit_folder", "name"):  # the submit path names the jobs and makes one folder each
             continue
         value = launcher[key]  # resolved against Hydra's config (e.g. name: ${hydra.job.name})
         plain[str(key)] = OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
