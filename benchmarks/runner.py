@@ -39,7 +39,7 @@ from benchmarks.store import CellKey, CellOutput, ResultStore, config_hash, json
 log = logging.getLogger("benchmarks")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("table1", "table2", "table4", "table5")
-DATASETS = ("celebahq", "lfw", "sample", "folder")
+DATASETS = ("celebahq", "lfw", "sample", "offline", "folder")
 PERCEPTUAL = ("lpips-alex", "stlpips-alex")
 #: dataset keys that locate files without changing which images are measured (kept out of the hash)
 _LOCATION_KEYS = ("root",)

@@ -42,7 +42,8 @@ TITLES = {
     "table4": "Table 4 — cross-data-set identification, Acc@5 / Acc@1 (lower = better cloaking)",
     "table5": "Table 5 — DLW ablation, Acc@1 per training session (lower = better cloaking)",
 }
-DATASET_LABELS = {"celebahq": "CelebA-HQ", "lfw": "LFW", "sample": "offline sample", "folder": "image folder"}
+DATASET_LABELS = {"celebahq": "CelebA-HQ", "lfw": "LFW", "sample": "offline sample", "offline": "offline set",
+                  "folder": "image folder"}
 PAPER_DATA = {"celebahq": "CelebA-HQ test split", "lfw": "LFW, all 5,749 identities"}
 PAPER_RECOGNIZERS = set(paper.RECOGNIZERS.values())
 IDENTIFICATION_METRICS = (
