@@ -252,3 +252,12 @@ def test_a_second_build_does_nothing_and_says_so(offline_manifest, capsys):
     assert build_offline() == manifest_path().parent
     assert manifest_path().stat().st_mtime_ns == before
     assert "nothing to do" in capsys.readouterr().err
+
+
+def test_training_reaches_the_offline_train_split_through_its_config(offline_manifest, offline_train):
+    from nullswap import train as train_module
+
+    cfg = train_module.compose(["data=offline"])
+    assert cfg.data.name == "offline" and cfg.data.split == "train"
+    faces = train_module.load_faces(cfg.data, split=cfg.data.split)
+    assert faces.keys == offline_train.keys and len(faces) == offline_manifest["counts"]["train_faces"]
