@@ -93,6 +93,9 @@ def test_a_second_run_resumes_from_the_store(tmp_path: Path, six_faces):
     table3.run(config(tmp_path), components=components, build_swapper=build)
     again = table3.run(config(tmp_path), components=components, build_swapper=build)
     assert again.computed == [] and len(again.skipped) == 2
+    readme = table3.write_readme(again.experiment, "python -m benchmarks.table3 x=1", 2.0, (0.5, 0.7)).read_text()
+    assert "python -m benchmarks.table3 x=1" in readme and "| noise | source_paste |" in readme
+    assert "Table 3 — identity similarity" in readme  # the table itself, from the cells
 
 
 def test_pairs_are_the_same_for_every_protector_and_differ_by_seed(tmp_path: Path):
