@@ -426,16 +426,16 @@ def run(
     return report
 
 
-def run_offline(
+def offline_config(
     output_root: Path,
     *,
     protectors: Sequence[str] = ("clean", "noise", "pgd", "nullswap"),
     protector_options: Mapping[str, Any] | None = None,
-    experiment: str = "sample-offline",
+    experiment: str = "table3-offline",
     device: str = "auto",
     overrides: Mapping[str, Any] | None = None,
-) -> RunReport:
-    """The offline Table 3 (the landmark swapper on the sample's test faces), for the demo and notebooks."""
+) -> dict[str, Any]:
+    """The resolved configuration of the offline Table 3 (``table3.yaml`` with ``setting=offline``)."""
     from hydra import compose, initialize_config_dir
 
     from benchmarks.runner import CONFIG_DIR, register_resolvers
@@ -453,7 +453,13 @@ def run_offline(
     for name, options in (protector_options or {}).items():
         cfg.setdefault("protector_options", {}).setdefault(name, {}).update(dict(options))
     cfg.update(dict(overrides or {}))
-    return run(cfg)
+    return cfg
+
+
+def run_offline(output_root: Path, **kwargs: Any) -> RunReport:
+    """The offline Table 3 — the classical landmark swapper on the sample's test faces, evaluated by dlib,
+    SFace and the unseen MobileFaceNet — for the demo and notebooks (arguments: :func:`offline_config`)."""
+    return run(offline_config(output_root, **kwargs))
 
 
 def write_readme(root: Path, command: str, invocation_s: float, load: tuple[float, float]) -> Path:

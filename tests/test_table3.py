@@ -110,3 +110,12 @@ def test_an_unknown_swapper_names_the_registered_ones(tmp_path: Path):
     cfg = config(tmp_path) | {"swappers": ["faceswapper9000"]}
     with pytest.raises(BenchmarkError, match=r"unknown swapper\(s\) \['faceswapper9000'\]; registered: .*landmark"):
         table3.run(cfg)
+
+
+def test_the_demo_entry_composes_the_offline_table(tmp_path: Path):
+    cfg = table3.offline_config(
+        tmp_path, protectors=["clean", "nullswap"], protector_options={"nullswap": {"checkpoint": "/x.pt"}}
+    )
+    assert cfg["swappers"] == ["landmark"] and cfg["protectors"] == ["clean", "nullswap"]
+    assert cfg["protector_options"]["nullswap"]["checkpoint"] == "/x.pt"
+    assert Path(cfg["output_root"]) == tmp_path and cfg["experiment"] == "table3-offline"
