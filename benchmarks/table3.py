@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shlex
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +63,7 @@ from benchmarks.store import (
     CellOutput,
     ResultStore,
     atomic_write_json,
+    atomic_write_text,
     config_hash,
     now_iso,
     weights_record,
@@ -422,16 +426,16 @@ def run(
     return report
 
 
-def run_offline(
+def offline_config(
     output_root: Path,
     *,
     protectors: Sequence[str] = ("clean", "noise", "pgd", "nullswap"),
     protector_options: Mapping[str, Any] | None = None,
-    experiment: str = "sample-offline",
+    experiment: str = "table3-offline",
     device: str = "auto",
     overrides: Mapping[str, Any] | None = None,
-) -> RunReport:
-    """The offline Table 3 (the landmark swapper on the sample's test faces), for the demo and notebooks."""
+) -> dict[str, Any]:
+    """The resolved configuration of the offline Table 3 (``table3.yaml`` with ``setting=offline``)."""
     from hydra import compose, initialize_config_dir
 
     from benchmarks.runner import CONFIG_DIR, register_resolvers
@@ -449,10 +453,65 @@ def run_offline(
     for name, options in (protector_options or {}).items():
         cfg.setdefault("protector_options", {}).setdefault(name, {}).update(dict(options))
     cfg.update(dict(overrides or {}))
-    return run(cfg)
+    return cfg
 
 
-main = hydra_main("table3", runner=run)
+def run_offline(output_root: Path, **kwargs: Any) -> RunReport:
+    """The offline Table 3 — the classical landmark swapper on the sample's test faces, evaluated by dlib,
+    SFace and the unseen MobileFaceNet — for the demo and notebooks (arguments: :func:`offline_config`)."""
+    return run(offline_config(output_root, **kwargs))
+
+
+def write_readme(root: Path, command: str, invocation_s: float, load: tuple[float, float]) -> Path:
+    """``<experiment>/README.md``: the command, the wall time (this invocation and per cell, from the
+    cells' provenance), the machine's load, and the Table 3 the cells give."""
+    cells = [c for c in ResultStore(root).cells("table3")]
+    lines = [
+        "# Table 3 (face swapping)",
+        "",
+        "Made with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"This invocation took {invocation_s:.0f} s (1-minute load average {load[0]:.1f} at the start, "
+        f"{load[1]:.1f} at the end, on {os.cpu_count()} CPU cores). Wall time of each cell when it was "
+        "computed (protecting the test faces, both swaps and the embeddings; from each cell's provenance):",
+        "",
+        "| protector | swapper | wall time (s) | finished |",
+        "|---|---|---|---|",
+    ]
+    total = 0.0
+    for cell in sorted(cells, key=lambda c: (c.get("provenance") or {}).get("finished") or ""):
+        prov = cell.get("provenance") or {}
+        total += float(prov.get("wall_time_s") or 0)
+        lines.append(f"| {cell['key']['protector']} | {cell['key']['evaluator']} | {prov.get('wall_time_s')} | {prov.get('finished')} |")
+    lines += [f"| all | | {total:.0f} | |", ""]
+    table = root / "tables" / "table3.md"
+    if table.is_file():
+        lines += [table.read_text().strip(), ""]
+    lines += [
+        "Each number comes from one cell file under `cells/` (git commit, resolved config, weight sha256s,",
+        "package versions, per-pair outcomes and similarities); `python -m benchmarks.tables "
+        f"{root.name}` rebuilds the tables from them.",
+        "",
+    ]
+    path = root / "README.md"
+    atomic_write_text(path, "\n".join(lines))
+    return path
+
+
+def run_and_describe(cfg: Mapping[str, Any] | Any) -> RunReport:
+    """:func:`run`, then the experiment's README (the command line entry point)."""
+    start, load = time.perf_counter(), os.getloadavg()[0]
+    report = run(cfg)
+    command = "python -m benchmarks.table3 " + shlex.join(sys.argv[1:])
+    report.outputs.append(write_readme(report.experiment, command, time.perf_counter() - start, (load, os.getloadavg()[0])))
+    return report
+
+
+main = hydra_main("table3", runner=run_and_describe)
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,10 @@ from nullswap.upstream import UpstreamSpec, WeightSpec
 from swappers import register_swapper
 from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
 
-REQUEST = "mailto:grace.heseri@gmail.com (subject 'APPLY FOR MODELS'; see the upstream USAGE.md)"
+REQUEST = (
+    "https://github.com/GGGHSL/InfoSwap-master/blob/master/USAGE.md "
+    "(request the models by e-mail from an institutional address, as that page describes)"
+)
 GATED = "gated: sent by the authors on request only; no sha256 published"
 SPEC = UpstreamSpec(
     name="infoswap",

@@ -93,6 +93,9 @@ def test_a_second_run_resumes_from_the_store(tmp_path: Path, six_faces):
     table3.run(config(tmp_path), components=components, build_swapper=build)
     again = table3.run(config(tmp_path), components=components, build_swapper=build)
     assert again.computed == [] and len(again.skipped) == 2
+    readme = table3.write_readme(again.experiment, "python -m benchmarks.table3 x=1", 2.0, (0.5, 0.7)).read_text()
+    assert "python -m benchmarks.table3 x=1" in readme and "| noise | source_paste |" in readme
+    assert "Table 3 — identity similarity" in readme  # the table itself, from the cells
 
 
 def test_pairs_are_the_same_for_every_protector_and_differ_by_seed(tmp_path: Path):
@@ -107,3 +110,12 @@ def test_an_unknown_swapper_names_the_registered_ones(tmp_path: Path):
     cfg = config(tmp_path) | {"swappers": ["faceswapper9000"]}
     with pytest.raises(BenchmarkError, match=r"unknown swapper\(s\) \['faceswapper9000'\]; registered: .*landmark"):
         table3.run(cfg)
+
+
+def test_the_demo_entry_composes_the_offline_table(tmp_path: Path):
+    cfg = table3.offline_config(
+        tmp_path, protectors=["clean", "nullswap"], protector_options={"nullswap": {"checkpoint": "/x.pt"}}
+    )
+    assert cfg["swappers"] == ["landmark"] and cfg["protectors"] == ["clean", "nullswap"]
+    assert cfg["protector_options"]["nullswap"]["checkpoint"] == "/x.pt"
+    assert Path(cfg["output_root"]) == tmp_path and cfg["experiment"] == "table3-offline"
