@@ -42,7 +42,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from benchmarks.cells import ProtectorSpec, RecognizerSpec, Workspace, resolve_device
+from benchmarks.cells import (
+    Components,
+    ProtectorSpec,
+    RecognizerSpec,
+    Workspace,
+    default_load_dataset,
+    resolve_device,
+)
 from benchmarks.runner import check_checkpoints, resolved_protector_options, write_gitignore
 from benchmarks.store import atomic_write_json, environment, now_iso, weights_record
 from nullswap import degrade
@@ -66,6 +73,7 @@ class RobustnessConfig:
     transforms: Sequence[str] = tuple(degrade.TRANSFORMS)
     checkpoint: str | None = None
     max_images: int | None = None
+    per_identity: int | None = None
     seed: int = 0
     device: str = "auto"
     batch_size: int = 16
@@ -122,13 +130,30 @@ def _swap_rows(workspace: Workspace, spec: ProtectorSpec, transform: str, crops:
     return rows
 
 
+def load_faces(dataset: dict[str, Any]) -> Any:
+    """The data set, keeping at most ``per_identity`` images of each identity (all identities stay, so a
+    short run still identifies against the whole gallery)."""
+    per_identity = dataset.get("per_identity")
+    faces = default_load_dataset({k: v for k, v in dataset.items() if k != "per_identity"})
+    if not per_identity:
+        return faces
+    kept: dict[str, int] = {}
+    chosen = []
+    for index, identity in enumerate(faces.identities):
+        if kept.get(identity, 0) < int(per_identity):
+            kept[identity] = kept.get(identity, 0) + 1
+            chosen.append(index)
+    return faces.subset(chosen)
+
+
 def measure(cfg: RobustnessConfig) -> dict[str, Any]:
     """Every (protector, transform, recognizer) cell, plus swap cells when a swapper is registered."""
     import swappers
 
     started, t0, load_start = now_iso(), time.perf_counter(), os.getloadavg()
     device = resolve_device(cfg.device)
-    dataset = dict(cfg.dataset) | ({"max_images": cfg.max_images} if cfg.max_images else {})
+    dataset = (dict(cfg.dataset) | ({"max_images": cfg.max_images} if cfg.max_images else {})
+               | ({"per_identity": cfg.per_identity} if cfg.per_identity else {}))
     overrides = {"nullswap": {"checkpoint": cfg.checkpoint}} if cfg.checkpoint else {}
     specs = [ProtectorSpec(name, resolved_protector_options(name, overrides.get(name)), cfg.seed)
              for name in cfg.protectors]
@@ -137,7 +162,8 @@ def measure(cfg: RobustnessConfig) -> dict[str, Any]:
         degrade.get(name)
     swapper_names = swappers.available()
     write_gitignore(cfg.out)
-    workspace = Workspace(cfg.out, dataset, device=device, batch_size=cfg.batch_size)
+    workspace = Workspace(cfg.out, dataset, device=device, batch_size=cfg.batch_size,
+                          components=Components(load_dataset=load_faces))
     faces = workspace.faceset
     recognizers = {name: workspace.recognizer(RecognizerSpec(name)) for name in cfg.recognizers}
     clean = {name: embed_images(model, faces.images, device=device) for name, model in recognizers.items()}
@@ -190,7 +216,10 @@ def _label(provenance: dict[str, Any]) -> str:
     data = provenance["dataset"]
     checkpoint = provenance["protectors"].get("nullswap", {}).get("spec", {})
     sha = (checkpoint.get("file_sha256") or {}).get("checkpoint", "")
-    return (f"offline sample test split with views ({data['n_images']} faces, {data['n_identities']} identities), "
+    subset = data["config"].get("per_identity")
+    subset = f", at most {subset} per identity" if subset else ""
+    return (f"offline sample test split with views ({data['n_images']} faces{subset}, "
+            f"{data['n_identities']} identities), "
             f"re-detected with dlib; NullSwap checkpoint sha256 {sha[:12] or 'n/a'}; "
             f"{provenance['finished']}; not the paper's setting")
 
@@ -221,6 +250,8 @@ def markdown(result: dict[str, Any]) -> str:
                       table.loc[transforms, protectors].to_markdown(floatfmt=".3f"), ""]
     else:
         parts += ["Swap similarity: no face swapper is registered, so the column is left out.", ""]
+    if "nullswap" not in protectors:
+        parts += ["NullSwap was not measured in this run (no `nullswap` protector column); see the README.", ""]
     parts += [f"Produced by `{result['provenance']['command']}` in {result['provenance']['wall_seconds']} s; "
               "provenance in robustness.json.", ""]
     return "\n".join(parts)
@@ -271,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recognizers", nargs="+", default=list(RECOGNIZERS))
     parser.add_argument("--transforms", nargs="+", default=list(degrade.TRANSFORMS), choices=list(degrade.TRANSFORMS))
     parser.add_argument("--max-images", type=int, default=None, help="first N test faces only (a quick run)")
+    parser.add_argument("--per-identity", type=int, default=None,
+                        help="at most K faces per identity (a quick run over every identity)")
     parser.add_argument("--swap-recognizer", default="sface")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
@@ -284,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
     cfg = RobustnessConfig(args.protectors, args.recognizers, args.transforms, args.checkpoint, args.max_images,
-                           args.seed, args.device, out=args.out, swap_recognizer=args.swap_recognizer)
+                           args.per_identity, args.seed, args.device, out=args.out,
+                           swap_recognizer=args.swap_recognizer)
     try:
         result = measure(cfg)
     except (*_user_errors(), KeyError) as exc:
