@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
 .PHONY: help install models sample offline-data test test-slow test-slurm lint demo \
-        reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 tables
+        reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 tables robustness
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ reproduce-table4: $(STAMP)  ## Table 4: LFW cross-dataset identification
 	$(PY) -m benchmarks.table4 $(CLUSTER_ARGS) $(ARGS)
 reproduce-table5: $(STAMP)  ## Table 5: DLW ablation (trains four sessions)
 	$(PY) -m benchmarks.table5 $(CLUSTER_ARGS) $(ARGS)
+
+robustness: sample  ## cloaks after JPEG, resizing, blur, screenshots and purifiers, through re-detection (results/robustness/)
+	$(PY) -m benchmarks.robustness
 
 tables: $(STAMP)  ## rebuild every results/<experiment>/tables from its cell files only
 	for dir in results/*/cells; do $(PY) -m benchmarks.tables $$(dirname $$dir); done

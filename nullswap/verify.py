@@ -67,18 +67,26 @@ class Verifier:
                                       "redetected": {"clean": found[0], "protected": found[1]}}
             if index in cosines:
                 row["cosine"] = cosines[index]
-                row["still_matched"] = {name: bool(value >= self.models[name].threshold)
-                                        for name, value in cosines[index].items()}
+                row["still_matched"] = {
+                    name: None if self.models[name].threshold is None else bool(value >= self.models[name].threshold)
+                    for name, value in cosines[index].items()}
             rows.append(row)
         return rows
+
+
+def _verdict(matched: bool | None) -> str:
+    return "no threshold" if matched is None else ("still matched" if matched else "protected")
 
 
 def format_table(results: Sequence[tuple[str, list[dict]]], verifier: Verifier) -> str:
     """A plain-text table: one line per face, one column per recognizer (``cos ✓`` = still matched)."""
     names = verifier.names
+    def threshold(name: str) -> str:
+        value = verifier.models[name].threshold
+        return "?" if value is None else f"{value:.2f}"
+
     header = ["photo", "face"] + [
-        f"{n}{'' if n in verifier.trained_against else ' (unseen)'} [t={verifier.models[n].threshold:.2f}]"
-        for n in names]
+        f"{n}{'' if n in verifier.trained_against else ' (unseen)'} [t={threshold(n)}]" for n in names]
     lines = [header]
     for photo, rows in results:
         for row in rows:
@@ -86,8 +94,7 @@ def format_table(results: Sequence[tuple[str, list[dict]]], verifier: Verifier) 
                 lost = [k for k, v in row["redetected"].items() if not v]
                 cells = [f"not re-detected ({'/'.join(lost)})"] + [""] * (len(names) - 1)
             else:
-                cells = [f"{row['cosine'][n]:+.3f} {'still matched' if row['still_matched'][n] else 'protected'}"
-                         for n in names]
+                cells = [f"{row['cosine'][n]:+.3f} {_verdict(row['still_matched'][n])}" for n in names]
             lines.append([photo, str(row["face"]), *cells])
     widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
     text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]

@@ -10,13 +10,14 @@ again is reported as such (``None``), never replaced by the original alignment.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 from nullswap.faces.align import align_face
-from nullswap.faces.detect import Detection, Detector, detect_faces, get_detector
+from nullswap.faces.detect import Detection, Detector, DlibDetector, detect_faces, get_detector
 from nullswap.faces.templates import CANONICAL_256
 
 REDETECTOR = "dlib"
@@ -45,6 +46,13 @@ def _detector(detector: Detector | str | None) -> Detector:
     return get_detector(detector) if isinstance(detector, str) else detector
 
 
+@functools.lru_cache(maxsize=1)
+def crop_detector() -> Detector:
+    """dlib without upsampling: a canonical crop's face is ~130 px wide, well above HOG's ~80 px floor,
+    and the search is 4× cheaper than with one upsampling step."""
+    return DlibDetector(upsample=0)
+
+
 def redetect_crop(
     crop: np.ndarray, detector: Detector | str | None = None, padding: float = CROP_PADDING
 ) -> np.ndarray | None:
@@ -58,7 +66,8 @@ def redetect_crop(
     pad = round(padding * side)
     padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     centre = np.array([pad + (side - 1) / 2.0, pad + (side - 1) / 2.0])
-    found = match_face(detect_faces(padded, _detector(detector)), centre, 0.5 * side)
+    found = match_face(detect_faces(padded, crop_detector() if detector is None else _detector(detector)),
+                       centre, 0.5 * side)
     if found is None:
         return None
     aligned, _ = align_face(padded, found.landmarks, CANONICAL_256)
