@@ -153,6 +153,27 @@ def markdown(frame: pd.DataFrame, recognizers: list[str], title: str, command: s
     return "\n".join(lines) + "\n"
 
 
+def time_against_pgd(dataset: dict, checkpoint: str, target: float, pgd_steps: int, faces: int, device: str
+                     ) -> dict:
+    """Seconds per face of NullSwap and of PGD-``pgd_steps`` (ε 4/255) on the same faces, in one process,
+    one after the other (so both see the same machine)."""
+    import baselines
+    from nullswap.data.load import load_dataset
+
+    images = load_dataset(dataset, dataset.get("split", "test")).tensor(slice(0, faces)).to(device)
+    timings = {}
+    for name, protector in (
+        ("nullswap", baselines.load("nullswap", checkpoint=checkpoint, target_psnr=target, device=device)),
+        (f"pgd-{pgd_steps}", baselines.load("pgd", eps=4.0, steps=pgd_steps, progress=False, device=device)),
+    ):
+        protector.protect(images[:1])                      # warm-up: model loading is not protection time
+        started = time.perf_counter()
+        protector.protect(images)
+        timings[name] = (time.perf_counter() - started) / len(images)
+    return {"faces": len(images), "device": device, "seconds_per_face": timings,
+            "pgd_over_nullswap": timings[f"pgd-{pgd_steps}"] / timings["nullswap"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     from nullswap.protect import default_checkpoint
 
@@ -169,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "results" / "tradeoff")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--time-pgd-steps", type=int, default=50,
+                        help="also time PGD with this many steps against NullSwap on the same faces (0: skip)")
+    parser.add_argument("--time-faces", type=int, default=16)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.time()
@@ -204,6 +228,15 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(args.out / "provenance.json", json.dumps(
         {"command": command.strip(), "checkpoint": checkpoint, "dataset": dataset, "wall_time_s": round(time.time() - started, 1),
          "cells": sorted({r["key"]["protector"] for r in records})}, indent=2))
+    if args.time_pgd_steps:
+        timing = time_against_pgd({k: v for k, v in dataset.items() if k != "max_images"}, checkpoint,
+                                  max(args.targets), args.time_pgd_steps, args.time_faces, device)
+        atomic_write_text(args.out / "timing.json", json.dumps(timing, indent=2))
+        with open(args.out / "tradeoff.md", "a") as handle:
+            handle.write(f"\nProtect time on the same {timing['faces']} faces ({timing['device']}, one run): NullSwap "
+                         f"{timing['seconds_per_face']['nullswap']:.3f} s/face, PGD-{args.time_pgd_steps} (4/255) "
+                         f"{timing['seconds_per_face'][f'pgd-{args.time_pgd_steps}']:.3f} s/face — PGD takes "
+                         f"{timing['pgd_over_nullswap']:.0f}× longer.\n")
     print((args.out / "tradeoff.md").read_text())
     return 0
 
