@@ -7,8 +7,8 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install models sample offline-data test test-slow lint demo \
-        reproduce-table1 reproduce-table2 reproduce-table4 reproduce-table5 tables
+.PHONY: help install models sample offline-data test test-slow test-slurm lint demo \
+        reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 tables robustness
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
@@ -32,10 +32,13 @@ offline-data: sample  ## build the larger offline set (sample + every other real
 	$(PY) -m nullswap.data.offline
 
 test: sample  ## run the test suite (real models, real faces)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not slurm"
 
 test-slow: sample  ## the heavier checks
 	$(PY) -m pytest -q -m slow
+
+test-slurm: sample  ## jobs on a real single-node Slurm cluster started here (root; installs slurm-wlm if missing)
+	NULLSWAP_SLURM_INSTALL=1 $(PY) -m pytest -q -m slurm
 
 lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check .
@@ -43,14 +46,27 @@ lint: $(STAMP)  ## ruff
 demo: sample  ## the main job on the embedded offline default (writes results/demo/)
 	$(PY) -m benchmarks.demo
 
-reproduce-table1: $(STAMP)  ## Table 1: visual quality on CelebA-HQ
-	$(PY) -m benchmarks.table1
+# CLUSTER=slurm submits the missing cells as a Slurm job array with the profile slurm/$(PROFILE).yaml
+# (CLUSTER=dry-run prints the sbatch scripts); ARGS passes Hydra overrides, e.g.
+#   make reproduce-table2 CLUSTER=slurm ARGS='hydra.launcher.partition=gpu hydra.launcher.account=me'
+CLUSTER ?=
+PROFILE ?= a100
+ARGS ?=
+CLUSTER_ARGS = $(if $(CLUSTER),cluster=$(CLUSTER) +slurm=$(PROFILE))
+
+reproduce-table1: $(STAMP)  ## Table 1: visual quality on CelebA-HQ (CLUSTER=slurm: as a job array)
+	$(PY) -m benchmarks.table1 $(CLUSTER_ARGS) $(ARGS)
 reproduce-table2: $(STAMP)  ## Table 2: identification on CelebA-HQ under four recognizers
-	$(PY) -m benchmarks.table2
+	$(PY) -m benchmarks.table2 $(CLUSTER_ARGS) $(ARGS)
+reproduce-table3: $(STAMP)  ## Table 3: face-swap identity similarity (five upstream swappers; setting=offline: landmark)
+	$(PY) -m benchmarks.table3 $(CLUSTER_ARGS) $(ARGS)
 reproduce-table4: $(STAMP)  ## Table 4: LFW cross-dataset identification
-	$(PY) -m benchmarks.table4
+	$(PY) -m benchmarks.table4 $(CLUSTER_ARGS) $(ARGS)
 reproduce-table5: $(STAMP)  ## Table 5: DLW ablation (trains four sessions)
-	$(PY) -m benchmarks.table5
+	$(PY) -m benchmarks.table5 $(CLUSTER_ARGS) $(ARGS)
+
+robustness: sample  ## cloaks after JPEG, resizing, blur, screenshots and purifiers, through re-detection (results/robustness/)
+	$(PY) -m benchmarks.robustness
 
 tables: $(STAMP)  ## rebuild every results/<experiment>/tables from its cell files only
 	for dir in results/*/cells; do $(PY) -m benchmarks.tables $$(dirname $$dir); done

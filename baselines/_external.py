@@ -1,6 +1,6 @@
 """Base class of the protectors that run an upstream system behind the file boundary.
 
-Subclasses name their :class:`~benchmarks.external.UpstreamSpec`, the resolution of the upstream's
+Subclasses name their :class:`~nullswap.upstream.UpstreamSpec`, the resolution of the upstream's
 frame and the options their driver understands.  This class owns the frame conversion: canonical
 crops are resized to the upstream's square frame and written as PNGs; the driver protects there (in
 the upstream's own value range); the *change* it made is upsampled back to our resolution, added to
@@ -17,7 +17,11 @@ import torch
 
 from baselines._frames import apply_delta, from_uint8, measure, quantize, resize, to_uint8
 from baselines.base import Protector
-from benchmarks.external import ExternalRunError, ExternalRunner, UpstreamSpec
+from nullswap.upstream import ExternalRunError, ExternalRunner, UpstreamSpec
+
+#: where the baselines keep their drivers and environment specs (handed to the runner as absolute paths)
+DRIVERS_DIR = Path(__file__).resolve().parent / "drivers"
+ENVS_DIR = Path(__file__).resolve().parent / "envs"
 
 
 class ExternalProtector(Protector):

@@ -11,37 +11,35 @@ them with StarGAN's discriminator (see ``baselines/drivers/drive_antiforgery.py`
 from __future__ import annotations
 
 from baselines import register_protector
-from baselines._external import ExternalProtector
-from benchmarks.external import UpstreamSpec, WeightSpec, register_upstream
+from baselines._external import DRIVERS_DIR, ENVS_DIR, ExternalProtector
+from nullswap.upstream import UpstreamSpec, WeightSpec
 
 STARGAN_ZIP = "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs.zip?dl=1"
 
-SPEC = register_upstream(
-    UpstreamSpec(
-        name="antiforgery",
-        repo_url="https://github.com/AbstractTeen/AntiForgery",
-        commit="e66f0bea13ce437070969e60367334c6ab6cd430",
-        env_kind="venv",
-        env_spec="antiforgery.requirements.txt",
-        driver="drive_antiforgery.py",
-        python_version="3.10",
-        licence="none stated (no licence file in the repository)",
-        weights=(
-            WeightSpec(
-                "stargan_celeba_256/models/200000-G.ckpt",
-                STARGAN_ZIP,
-                fetch="zip",
-                note="StarGAN CelebA 256x256 (5 attributes); the upstream's `bash download.sh "
-                "pretrained-celeba-256x256` fetches the same zip",
-            ),
-            WeightSpec(
-                "stargan_celeba_256/models/200000-D.ckpt",
-                STARGAN_ZIP,
-                fetch="zip",
-                note="the same zip; its attribute classifier supplies the faces' own attributes",
-            ),
+SPEC = UpstreamSpec(
+    name="antiforgery",
+    repo_url="https://github.com/AbstractTeen/AntiForgery",
+    commit="e66f0bea13ce437070969e60367334c6ab6cd430",
+    env_kind="venv",
+    env_spec=ENVS_DIR / "antiforgery.requirements.txt",
+    driver=DRIVERS_DIR / "drive_antiforgery.py",
+    python_version="3.10",
+    licence="none stated (no licence file in the repository)",
+    weights=(
+        WeightSpec(
+            "stargan_celeba_256/models/200000-G.ckpt",
+            STARGAN_ZIP,
+            fetch="zip",
+            note="StarGAN CelebA 256x256 (5 attributes); the upstream's `bash download.sh "
+            "pretrained-celeba-256x256` fetches the same zip",
         ),
-    )
+        WeightSpec(
+            "stargan_celeba_256/models/200000-D.ckpt",
+            STARGAN_ZIP,
+            fetch="zip",
+            note="the same zip; its attribute classifier supplies the faces' own attributes",
+        ),
+    ),
 )
 
 

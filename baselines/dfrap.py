@@ -11,54 +11,52 @@ clean-source swap, the same setting as NullSwap; ``stargan`` attacks the attribu
 from __future__ import annotations
 
 from baselines import register_protector
-from baselines._external import ExternalProtector
-from benchmarks.external import UpstreamSpec, WeightSpec, register_upstream
+from baselines._external import DRIVERS_DIR, ENVS_DIR, ExternalProtector
+from nullswap.upstream import UpstreamSpec, WeightSpec
 
 COMGAN_PERTG = "https://drive.google.com/file/d/18opqlLzn5MCTboKkwcq58sSdkxKE3WOU/view"
 SIMSWAP_OLD = "https://drive.google.com/drive/folders/1tGqLa87UogpMoDbzthsclIcL52-jHbk_"
 STARGAN_ZIP = "https://www.dropbox.com/s/zdq6roqf63m0v5f/celeba-256x256-5attrs.zip?dl=1"
 
-SPEC = register_upstream(
-    UpstreamSpec(
-        name="dfrap",
-        repo_url="https://github.com/ZOMIN28/DF_RAP",
-        commit="f2f95b0c3eef8d454941d6c62b487c6c63ab1106",
-        env_kind="conda",
-        env_spec="dfrap.conda.yaml",
-        driver="drive_dfrap.py",
-        python_version="3.8",
-        licence="CC BY-NC-SA 4.0 (per the upstream README; academic research use only)",
-        weights=(
-            WeightSpec(
-                "checkpoints/ComGAN/ComG_model.pt",
-                COMGAN_PERTG,
-                fetch="gdrive",
-                note="'ComGAN & PertG' link of the upstream README: a pickled dict of whole modules "
-                "(ComG, ComG_woj), loaded only inside the upstream environment",
-            ),
-            WeightSpec(
-                "SimSwap/arcface_model/arcface_checkpoint.tar",
-                SIMSWAP_OLD,
-                fetch="gdrive",
-                modes=("simswap",),
-                note="'SimSwap (old)' link of the upstream README: a pickled whole ArcFace module (do not extract)",
-            ),
-            WeightSpec(
-                "SimSwap/checkpoints/people/latest_net_G.pth",
-                SIMSWAP_OLD,
-                fetch="gdrive",
-                modes=("simswap",),
-                note="the same folder: SimSwap's 224 generator ('people')",
-            ),
-            WeightSpec(
-                "checkpoints/stargan_celeba_256/models/200000-G.ckpt",
-                STARGAN_ZIP,
-                fetch="zip",
-                modes=("stargan",),
-                note="StarGAN CelebA 256x256, the upstream README's Dropbox link",
-            ),
+SPEC = UpstreamSpec(
+    name="dfrap",
+    repo_url="https://github.com/ZOMIN28/DF_RAP",
+    commit="f2f95b0c3eef8d454941d6c62b487c6c63ab1106",
+    env_kind="conda",
+    env_spec=ENVS_DIR / "dfrap.conda.yaml",
+    driver=DRIVERS_DIR / "drive_dfrap.py",
+    python_version="3.8",
+    licence="CC BY-NC-SA 4.0 (per the upstream README; academic research use only)",
+    weights=(
+        WeightSpec(
+            "checkpoints/ComGAN/ComG_model.pt",
+            COMGAN_PERTG,
+            fetch="gdrive",
+            note="'ComGAN & PertG' link of the upstream README: a pickled dict of whole modules "
+            "(ComG, ComG_woj), loaded only inside the upstream environment",
         ),
-    )
+        WeightSpec(
+            "SimSwap/arcface_model/arcface_checkpoint.tar",
+            SIMSWAP_OLD,
+            fetch="gdrive",
+            modes=("simswap",),
+            note="'SimSwap (old)' link of the upstream README: a pickled whole ArcFace module (do not extract)",
+        ),
+        WeightSpec(
+            "SimSwap/checkpoints/people/latest_net_G.pth",
+            SIMSWAP_OLD,
+            fetch="gdrive",
+            modes=("simswap",),
+            note="the same folder: SimSwap's 224 generator ('people')",
+        ),
+        WeightSpec(
+            "checkpoints/stargan_celeba_256/models/200000-G.ckpt",
+            STARGAN_ZIP,
+            fetch="zip",
+            modes=("stargan",),
+            note="StarGAN CelebA 256x256, the upstream README's Dropbox link",
+        ),
+    ),
 )
 
 

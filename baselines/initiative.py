@@ -11,29 +11,27 @@ passes 0.03 while loading that same checkpoint.
 from __future__ import annotations
 
 from baselines import register_protector
-from baselines._external import ExternalProtector
-from benchmarks.external import UpstreamSpec, WeightSpec, register_upstream
+from baselines._external import DRIVERS_DIR, ENVS_DIR, ExternalProtector
+from nullswap.upstream import UpstreamSpec, WeightSpec
 
-SPEC = register_upstream(
-    UpstreamSpec(
-        name="initiative",
-        repo_url="https://github.com/shikiw/initiative-defense-for-deepfake",
-        commit="fd9a518e4b53e0887520db6cd75fc38ac4cd28dd",
-        env_kind="venv",
-        env_spec="initiative.requirements.txt",
-        driver="drive_initiative.py",
-        python_version="3.10",
-        licence="MIT",
-        weights=(
-            WeightSpec(
-                "checkpoints/30000-PG-005.ckpt",
-                "https://drive.google.com/drive/folders/1oPzxXOP4k-X4w9GEdf2a9Pnh4Xz_Qdcx",
-                fetch="gdrive",
-                note="the 'pretrained_model' Google Drive folder of the upstream README; the upstream test "
-                "code loads exactly this file (a state dict of model.Attackmodel)",
-            ),
+SPEC = UpstreamSpec(
+    name="initiative",
+    repo_url="https://github.com/shikiw/initiative-defense-for-deepfake",
+    commit="fd9a518e4b53e0887520db6cd75fc38ac4cd28dd",
+    env_kind="venv",
+    env_spec=ENVS_DIR / "initiative.requirements.txt",
+    driver=DRIVERS_DIR / "drive_initiative.py",
+    python_version="3.10",
+    licence="MIT",
+    weights=(
+        WeightSpec(
+            "checkpoints/30000-PG-005.ckpt",
+            "https://drive.google.com/drive/folders/1oPzxXOP4k-X4w9GEdf2a9Pnh4Xz_Qdcx",
+            fetch="gdrive",
+            note="the 'pretrained_model' Google Drive folder of the upstream README; the upstream test "
+            "code loads exactly this file (a state dict of model.Attackmodel)",
         ),
-    )
+    ),
 )
 
 

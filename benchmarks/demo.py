@@ -5,9 +5,10 @@
 3. measure NullSwap's fidelity, then give the ``noise`` control the same PSNR;
 4. Table 1 (visual quality) and Table 2 (identification, with MobileFaceNet as an unseen recognizer)
    for clean / noise / PGD / NullSwap, plus figures, under ``results/demo/``;
-5. the same tables for the operating-point generator committed under ``results/offline/`` (trained by
+5. Table 3 (face swapping) with the classical ``landmark`` swapper, the one swapper that runs offline;
+6. Table 2 for the operating-point generator committed under ``results/offline/`` (trained by
    ``python -m nullswap.train experiment=offline``, far longer than the demo can), on the same faces;
-6. the training curves and a README that says what every number is.
+7. the training curves and a README that says what every number is.
 
 Every step is one of the project's own commands, printed before it runs, so each can be re-run alone.
 Finished work is skipped on a second run (trained checkpoint, result cells).
@@ -149,7 +150,7 @@ def write_readme(heads: list[str], curves: dict[str, dict], timings: dict[str, f
         "![training curves](training/training_curves.png)",
         "",
     ]
-    for name in ("table1", "table2"):
+    for name in ("table1", "table2", "table3"):
         markdown = tables / f"{name}.md"
         if markdown.exists():
             lines += [markdown.read_text().strip(), ""]
@@ -208,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    NullSwap's PSNR: {noise_psnr:.2f} dB -> the noise control uses the same PSNR")
     step("Table 1: visual quality", table_command("table1", checkpoint, noise_psnr, PROTECTORS), timings)
     step("Table 2: identification", table_command("table2", checkpoint, noise_psnr, PROTECTORS), timings)
+    # ---- Table 3: face swapping (classical landmark swapper; see benchmarks.table3.run_offline) ----
+    step("Table 3: face swapping (landmark swapper)",
+         table_command("table3", checkpoint, noise_psnr, PROTECTORS), timings)
     if SHIPPED.is_file():
         step("Table 2: the shipped operating-point generator",
              table_command("table2", SHIPPED, None, PROTECTORS, SHIPPED_EXPERIMENT), timings)

@@ -244,3 +244,31 @@ def qualitative_grids(root: Path, directory: Path) -> list[Path]:
             )
         )
     return written
+
+
+def swap_grid(
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, str]],
+    path: Path,
+    title: str = "",
+    columns: tuple[str, str, str] = ("source (identity)", "target (kept)", "swap result"),
+) -> Path:
+    """Face swaps as rows of source | target | result; a failed pair shows its outcome instead of a face.
+
+    ``rows`` holds (source, target, result or None, outcome label) per pair, uint8 H×W×3."""
+    fig, axes = plt.subplots(len(rows), 3, figsize=(5.7, 1.95 * len(rows) + 0.5), squeeze=False)
+    for r, (source, target, result, outcome) in enumerate(rows):
+        for c, image in enumerate((source, target, result)):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if image is None:
+                ax.imshow(np.full_like(target, 235))
+                ax.text(0.5, 0.5, outcome, ha="center", va="center", fontsize=9, transform=ax.transAxes)
+            else:
+                ax.imshow(image)
+            if r == 0:
+                ax.set_title(columns[c], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path, dpi=QUALITATIVE_DPI)

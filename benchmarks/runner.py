@@ -233,7 +233,23 @@ def plan(cfg: Mapping[str, Any], protectors: Sequence[ProtectorSpec]) -> list[Jo
                     recognizer=rec,
                 )
             )
+    if only.get("cells"):  # a Slurm array task's share: cells named by their config hash
+        jobs = [job for job in jobs if job.key.config_hash in set(only["cells"])]
     return jobs
+
+
+def plan_missing(
+    cfg: Mapping[str, Any] | Any, protectors: Sequence[ProtectorSpec] | None = None
+) -> tuple[Path, list[Job], list[Job]]:
+    """(experiment folder, every cell the configuration asks for, those whose files are still missing):
+    what a cluster submission has to compute.  Validates like :func:`run`; loads no data or model."""
+    cfg = to_plain(cfg)
+    specs = list(protectors) if protectors is not None else protector_specs(cfg)
+    validate(cfg, check_registries=True, protectors=specs)
+    root = experiment_dir(cfg)
+    store = ResultStore(root)
+    jobs = plan(cfg, specs)
+    return root, jobs, [job for job in jobs if not store.exists(job.key)]
 
 
 def check_checkpoints(specs: Sequence[ProtectorSpec]) -> None:
@@ -385,14 +401,27 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("nullswap_repo", lambda: str(REPO_ROOT))
 
 
-def hydra_main(config_name: str, runner: Callable[[Any], RunReport] = run) -> Callable[[], None]:
-    """A ``python -m benchmarks.<table>`` entry point over ``nullswap/conf/benchmark/<config_name>.yaml``."""
+def hydra_main(
+    config_name: str,
+    runner: Callable[[Any], RunReport] = run,
+    specs: Callable[[Mapping[str, Any]], list[ProtectorSpec]] | None = None,
+) -> Callable[[], None]:
+    """A ``python -m benchmarks.<table>`` entry point over ``nullswap/conf/benchmark/<config_name>.yaml``.
+
+    ``cluster=slurm`` (with a profile, ``+slurm=a100``) submits the missing cells as a Slurm job array
+    instead of computing them here (:mod:`benchmarks.submit`); ``specs`` derives the protector columns
+    when they are not the configured protectors (Table 5's sessions)."""
     import hydra
 
     register_resolvers()
 
     @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name)
     def main(cfg: Any) -> None:
+        if cfg.get("cluster"):
+            from benchmarks.submit import submit_or_exit
+
+            submit_or_exit(cfg, runner, specs)
+            return
         run_or_exit(cfg, runner)
 
     return main

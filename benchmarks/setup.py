@@ -1,9 +1,11 @@
 """Build what an upstream system needs: ``python -m benchmarks.setup NAME [NAME ...]``.
 
-For each upstream (a baseline or a face swapper registered with :func:`benchmarks.external.register_upstream`):
+For each upstream (a baseline or a face swapper whose registered adapter class names an ``UpstreamSpec``
+in its ``spec`` attribute; both adapter registries are asked):
 
 1. clone the repository and check out the pinned commit into ``$NULLSWAP_HOME/upstream/NAME/checkout``;
-2. build its environment from ``baselines/envs/…`` (a venv with the stated Python, or a conda prefix);
+2. build its environment from the adapter's spec file (``baselines/envs/…``, ``swappers/envs/…``: a venv
+   with the stated Python, or a conda prefix);
 3. fetch every weight file that has a public link (direct, zip, or Google Drive through gdown) into the
    place the upstream code expects it inside the checkout.
 
@@ -23,8 +25,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from benchmarks.external import ExternalRunner, UpstreamSpec, WeightSpec, known_upstreams, weight_message
 from nullswap.assets import AssetError, download
+from nullswap.upstream import ExternalRunner, UpstreamSpec, WeightSpec, weight_message
+from nullswap.upstream.layout import env_override_name
 
 GIT_TIMEOUT = 600
 
@@ -39,6 +42,25 @@ def _run(command: list[str], cwd: Path | None = None, timeout: float = 3600) -> 
         return False, str(exc)
     output = (proc.stdout + proc.stderr).strip().splitlines()
     return proc.returncode == 0, "\n".join(output[-6:])
+
+
+def known_upstreams() -> dict[str, UpstreamSpec]:
+    """Every upstream an adapter names, by asking the protector and the swapper registries.
+
+    An adapter class declares its upstream as ``spec``; a name claimed by two different specs is an error."""
+    import baselines
+    import swappers
+
+    specs: dict[str, UpstreamSpec] = {}
+    for registry in (baselines.REGISTRY, swappers.REGISTRY):
+        for name in registry.available():
+            spec = getattr(registry.get(name), "spec", None)
+            if not isinstance(spec, UpstreamSpec):
+                continue
+            if spec.name in specs and specs[spec.name] != spec:
+                raise ValueError(f"upstream '{spec.name}' is described twice with different specs")
+            specs[spec.name] = spec
+    return dict(sorted(specs.items()))
 
 
 class Setup:
@@ -66,7 +88,7 @@ class Setup:
                 self.problems.append(
                     f"could not clone {spec.repo_url} (no internet?): {out}\n"
                     f"    on a machine with internet: {clone}\n"
-                    f"    or copy an existing clone there, or set NULLSWAP_UPSTREAM_{spec.name.upper()}_CHECKOUT"
+                    f"    or copy an existing clone there, or set {env_override_name(spec.name, 'CHECKOUT')}"
                 )
                 return
         head = self.runner.checkout_commit()
@@ -148,7 +170,7 @@ class Setup:
         """Download ``weight`` into a staging folder and move it into place; returns an error or ''."""
         if weight.fetch == "manual":
             return "no automatic download for this file"
-        staging = self.runner.home / "downloads" / hashlib.sha1(weight.url.encode()).hexdigest()[:12]
+        staging = self.runner.layout.downloads / hashlib.sha1(weight.url.encode()).hexdigest()[:12]
         staging.mkdir(parents=True, exist_ok=True)
         try:
             if not any(staging.iterdir()):
@@ -198,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = known_upstreams()
     if args.list or not args.names:
         for spec in specs.values():
-            print(f"{spec.name:14s} {spec.repo_url} @ {spec.commit[:7]}  ({spec.env_kind}: {spec.env_spec})")
+            print(f"{spec.name:14s} {spec.repo_url} @ {spec.commit[:7]}  ({spec.env_kind}: {spec.env_spec_path.name})")
         return 0 if args.list else 2
     unknown = [n for n in args.names if n not in specs]
     if unknown:

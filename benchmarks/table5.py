@@ -152,7 +152,7 @@ def run_table5(
     return run(plain, components=chosen, protectors=specs, check_registries=components is None)
 
 
-main = hydra_main("table5", run_table5)
+main = hydra_main("table5", run_table5, specs=session_specs)
 
 if __name__ == "__main__":
     main()

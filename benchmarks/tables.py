@@ -83,6 +83,14 @@ def cell_rows(cells: Iterable[dict[str, Any]]) -> pd.DataFrame:
             metrics = {m: values.get(m) for m in VISUAL_METRICS}
         elif cell.get("kind") == "swap":
             metrics = {f"similarity_{rec}": v for rec, v in (values.get("similarity") or {}).items()}
+            metrics |= {f"identified_{rec}": v for rec, v in (values.get("identified_as_source") or {}).items()}
+            metrics |= {
+                f"identified_clean_{rec}": v for rec, v in (values.get("identified_as_source_clean") or {}).items()
+            }
+            failures = cell.get("failures") or {}
+            if "pairs_without_swap" in failures:
+                metrics["pairs_without_swap"] = failures["pairs_without_swap"]
+                metrics["pairs"] = counts.get("pairs")
         else:
             continue
         rows += [base | {"metric": m, "value": np.nan if v is None else float(v)} for m, v in metrics.items()]
@@ -396,7 +404,7 @@ def build_swap(table: str, dataset: str, cells: list[dict[str, Any]], stale: int
     agg = _attach_paper(aggregate(frame), table)
     protectors = _order(agg["protector"], list(paper.METHODS.values()))
     swappers = _order(agg["evaluator"], list(paper.SWAPPERS.values()))
-    recs = sorted({m[len("similarity_") :] for m in agg["metric"]})
+    recs = sorted({m[len("similarity_") :] for m in agg["metric"] if str(m).startswith("similarity_")})
     display: dict[str, dict[str, str]] = {}
     for swapper in [*swappers, "average"]:
         display[swapper] = {}
@@ -416,13 +424,57 @@ def build_swap(table: str, dataset: str, cells: list[dict[str, Any]], stale: int
                 shown = swapper != "average" or all_swappers  # the paper averages all five swappers
                 refs.append(fmt(paper.paper_swap(prot, swapper, rec)) if shown else DASH)
             display[swapper][prot] = with_paper(" / ".join(measured), " / ".join(refs))
+    display.update(_swap_extra_rows(agg, swappers, protectors, recs))
     frame_display = pd.DataFrame(display).T.reindex(columns=protectors).fillna(DASH)
     frame_display.index.name = "swapper"
     missing = [s for s in paper.SWAPPERS.values() if s not in swappers]
     reasons = [f"swappers missing: {', '.join(missing)}"] if missing else []
+    unpublished = [s for s in swappers if s not in paper.SWAPPERS.values()]
+    if unpublished:
+        reasons.append(f"swapper(s) not in the paper: {', '.join(unpublished)}")
     header, notes = setting_header(table, dataset, cells, [], None, reasons)
     header += "; similarity under " + " / ".join(recs)
-    return TableBuild(table, dataset, header, frame_display, agg, notes + _cell_notes(cells))
+    return TableBuild(table, dataset, header, frame_display, agg, notes + _swapper_notes(cells) + _cell_notes(cells))
+
+
+def _swap_extra_rows(
+    agg: pd.DataFrame, swappers: Sequence[str], protectors: Sequence[str], recs: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """Per swapper, where the cells have them: how often the protected-source swap is identified as the
+    source (clean-source swap in brackets) and how many pairs produced no swap."""
+
+    def value(prot: str, swapper: str, metric: str) -> float | None:
+        hit = agg[(agg["protector"] == prot) & (agg["evaluator"] == swapper) & (agg["metric"] == metric)]
+        return float(hit["measured"].iloc[0]) if len(hit) and np.isfinite(hit["measured"].iloc[0]) else None
+
+    rows: dict[str, dict[str, str]] = {}
+    for swapper in swappers:
+        if any(value(p, swapper, f"identified_{r}") is not None for p in protectors for r in recs):
+            label = f"{swapper}: identified as source, top-1 (clean source)"
+            rows[label] = {
+                p: " / ".join(
+                    f"{fmt(value(p, swapper, f'identified_{r}'))} ({fmt(value(p, swapper, f'identified_clean_{r}'))})"
+                    for r in recs
+                )
+                for p in protectors
+            }
+        if any(value(p, swapper, "pairs") is not None for p in protectors):
+            label = f"{swapper}: pairs without a swap"
+            rows[label] = {}
+            for p in protectors:
+                failed, pairs = value(p, swapper, "pairs_without_swap"), value(p, swapper, "pairs")
+                rows[label][p] = DASH if pairs is None else f"{failed:.0f} of {pairs:.0f}"
+    return rows
+
+
+def _swapper_notes(cells: list[dict[str, Any]]) -> list[str]:
+    """What each swapper is (e.g. a classical landmark-based swap), as its cells describe it."""
+    kinds = {}
+    for cell in cells:
+        described = (cell.get("provenance") or {}).get("swapper") or {}
+        if described.get("name") and described.get("kind"):
+            kinds[described["name"]] = described["kind"]
+    return [f"{name}: {kind}" for name, kind in sorted(kinds.items())]
 
 
 BUILDERS = {

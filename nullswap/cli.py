@@ -11,7 +11,7 @@ import sys
 USAGE = """usage: nullswap <command> [args]
 
 commands:
-  protect   cloak the faces in photos or folders      (nullswap protect photo.jpg -o protected/)
+  protect   cloak the faces in photos or folders      (nullswap protect photo.jpg -o protected/ --verify)
   train     train a generator (Hydra overrides)         (nullswap train train.steps=500)
   models    fetch the offline recognizers into the cache (nullswap models)
   sample    build the offline sample set of real faces   (nullswap sample)

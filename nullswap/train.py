@@ -46,7 +46,7 @@ from nullswap.dlw import DLWConfig, LossWeighting
 from nullswap.losses import LossConfig, NullSwapObjective, PsnrDualAscent, discriminator_loss
 from nullswap.model import count_parameters
 from nullswap.perceptual import load_perceptual
-from nullswap.runtime import resolve_device, rng_state, seed_everything, set_rng_state
+from nullswap.runtime import all_rng_states, resolve_device, restore_rank_rng, seed_everything
 
 CONFIG_MODULE = "nullswap.conf"
 
@@ -234,6 +234,8 @@ class Trainer:
         return self.run_dir / "checkpoints" / "last.pt"
 
     def checkpoint(self) -> dict:
+        """Everything ``resume=true`` needs.  Collective under DDP (every rank's RNG state is gathered)."""
+        rng = all_rng_states()
         return {
             "format": CHECKPOINT_FORMAT,
             "step": self.step,
@@ -247,12 +249,14 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "dlw": self.weighting.state_dict(),
             "dual": self.dual.state_dict() if self.dual is not None else None,
-            "rng": rng_state(),
+            "rng": rng[self.world.rank],
+            "rng_per_rank": rng,
         }
 
     def save(self) -> None:
+        state = self.checkpoint()
         if self.world.is_main:
-            save_atomic(self.checkpoint(), self.checkpoint_path)
+            save_atomic(state, self.checkpoint_path)
         self.world.barrier()
 
     def restore(self, path: Path) -> None:
@@ -271,7 +275,7 @@ class Trainer:
         self.weighting.load_state_dict(state["dlw"])
         if self.dual is not None and state.get("dual"):
             self.dual.load_state_dict(state["dual"])
-        set_rng_state(state["rng"])
+        restore_rank_rng(state, self.world.rank, self.world.world_size, int(self.cfg.seed))
         self.step = int(state["step"])
 
     # -- one iteration --------------------------------------------------------------------------

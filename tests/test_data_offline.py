@@ -170,7 +170,9 @@ def test_real_multi_photo_identities_are_test_and_recordings_are_train(offline_m
             assert who in test_ids, f"{who} has {len(files)} photos but is not a test identity"
     counts = offline_manifest["counts"]
     assert counts["test_identities_with_2_photos"] == sum(len(photos[w]) >= 2 for w in test_ids)
-    assert counts["test_identities_with_2_photos"] >= 15
+    # The five Johns, Obama, Bieber, Cage, Connery, Einstein, Cranston and the sample's three pairs.
+    assert counts["test_identities_with_2_photos"] == 14
+    assert (counts["train_faces"], counts["test_faces"]) == (519, 110)  # as listed in docs/datasets.md
 
 
 def test_the_sample_is_contained_unchanged_with_its_split(offline_manifest, sample_manifest):
@@ -252,3 +254,12 @@ def test_a_second_build_does_nothing_and_says_so(offline_manifest, capsys):
     assert build_offline() == manifest_path().parent
     assert manifest_path().stat().st_mtime_ns == before
     assert "nothing to do" in capsys.readouterr().err
+
+
+def test_training_reaches_the_offline_train_split_through_its_config(offline_manifest, offline_train):
+    from nullswap import train as train_module
+
+    cfg = train_module.compose(["data=offline"])
+    assert cfg.data.name == "offline" and cfg.data.split == "train"
+    faces = train_module.load_faces(cfg.data, split=cfg.data.split)
+    assert faces.keys == offline_train.keys and len(faces) == offline_manifest["counts"]["train_faces"]

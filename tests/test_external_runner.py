@@ -25,7 +25,7 @@ import torch
 import baselines
 from baselines._external import ExternalProtector
 from benchmarks import setup as upstream_setup
-from benchmarks.external import (
+from nullswap.upstream import (
     ExternalRunError,
     ExternalRunner,
     ExternalTimeout,

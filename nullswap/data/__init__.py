@@ -4,6 +4,7 @@ Every loader returns a :class:`~nullswap.data.base.FaceSet` of canonical 256×25
 labels, and caches its aligned crops once under ``$NULLSWAP_HOME``::
 
     load_sample(split="train"|"test"|"all", views=False)   # offline, real faces from package registries
+    load_offline(split="train"|"test"|"all", views=False)  # the sample + every other registry face (videos too)
     load_celebahq(root, split="test")                      # CelebA identities, official split
     load_lfw(root, split="all", min_images_per_identity=2)
     load_folder(root)                                       # identity = sub-folder or one per image
@@ -24,15 +25,19 @@ _EXPORTS = {
     "load_lfw": "nullswap.data.lfw",
     "build_sample": "nullswap.data.sample",
     "load_sample": "nullswap.data.sample",
+    "build_offline": "nullswap.data.offline",
+    "load_offline": "nullswap.data.offline",
 }
 
 __all__ = [
     "DatasetNotFoundError",
     "FaceSet",
+    "build_offline",
     "build_sample",
     "load_celebahq",
     "load_folder",
     "load_lfw",
+    "load_offline",
     "load_sample",
 ]
 
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
     from nullswap.data.celebahq import load_celebahq
     from nullswap.data.folder import DatasetNotFoundError, load_folder
     from nullswap.data.lfw import load_lfw
+    from nullswap.data.offline import build_offline, load_offline
     from nullswap.data.sample import build_sample, load_sample
 
 

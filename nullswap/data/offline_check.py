@@ -85,11 +85,16 @@ def check_identities(folder: Path, manifest: dict, recognizer_name: str = "dlib"
     photo = np.array([f["kind"] == "photo" for f in faces])
     multi = {w for w, s in spreads.items() if s["files"] > 1}
     probes = [k for k in range(len(faces)) if photo[k] and identities[k] in multi]
-    correct = 0
+    correct, errors = 0, []
     for k in probes:
         scores = similarity[k].copy()
         scores[members == members[k]] = -np.inf  # not itself, nor another face of the same file
-        correct += identities[int(scores.argmax())] == identities[k]
+        best = int(scores.argmax())
+        if identities[best] == identities[k]:
+            correct += 1
+        else:
+            errors.append({"probe": faces[k]["key"], "identity": str(identities[k]),
+                           "nearest": faces[best]["key"], "cosine": round(float(scores[best]), 3)})
     suspects = sorted(
         (
             {"a": a, "b": v["other"], "max_cosine": v["max_cosine"], "pair": v["pair"]}
@@ -111,6 +116,7 @@ def check_identities(folder: Path, manifest: dict, recognizer_name: str = "dlib"
             "correct": int(correct),
             "accuracy": round(correct / len(probes), 4) if probes else None,
             "rule": "independent photos of identities with ≥ 2 files; neighbours from the probe's own file excluded",
+            "errors": errors,
         },
     }
 
@@ -129,6 +135,7 @@ def format_report(report: dict) -> str:
         )
     nn = report["nearest_neighbour"]
     lines.append(f"nearest-neighbour identification: {nn['correct']}/{nn['probes']} ({nn['rule']})")
+    lines += [f"  missed: {e['probe']} ({e['identity']}) → {e['nearest']} ({e['cosine']:.3f})" for e in nn["errors"]]
     suspects = report["different_labels_above_threshold"]
     lines.append(f"{len(suspects)} pairs of different labels above the threshold:")
     lines += [f"  {s['a']} ~ {s['b']}: {s['max_cosine']:.3f} {s['pair']}" for s in suspects]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,9 +119,8 @@ def load_image(path: str | Path) -> np.ndarray:
     if path.is_dir():
         raise UnreadableImageError(f"cannot read '{path}': it is a folder, not an image file")
     try:
-        with Image.open(path) as opened, warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened.load()
+        with Image.open(path) as opened:
+            opened.load()  # Pillow's decompression-bomb guard stays on (warning, then error at 2x)
             upright = ImageOps.exif_transpose(opened)
             array = _to_rgb_uint8(upright)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:

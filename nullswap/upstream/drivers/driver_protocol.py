@@ -1,7 +1,8 @@
 """File protocol shared by every driver that runs inside an upstream environment (protocol version 1).
 
-The harness (``benchmarks/external.py``) writes PNG inputs and a ``request.json``, runs a driver with
-the upstream environment's python and reads back PNG outputs and ``status.json``.  Upstream
+The harness (``nullswap/upstream/runner.py``) writes PNG inputs and a ``request.json``, runs a driver
+with the upstream environment's python and reads back PNG outputs and ``status.json``.  The runner puts
+this file's folder on the driver's ``PYTHONPATH``.  Upstream
 environments pin old interpreters (Python 3.6 for some), so this module uses only the standard
 library, numpy and Pillow, and avoids syntax newer than Python 3.6.
 
@@ -13,6 +14,11 @@ A driver looks like::
         model = ...                           # import the upstream's modules from drv.checkout
         for item, image in drv.images():      # H×W×3 uint8
             drv.write(item, protected_uint8)  # or drv.fail(item, "why")
+
+A face-swap driver receives one item per (source, target) pair and writes the swap result::
+
+    for item, source, target in drv.pairs():  # both H×W×3 uint8
+        drv.write(item, swapped)              # or drv.no_face(item, "why"), drv.fail(item, "why")
 """
 
 import argparse
@@ -88,6 +94,15 @@ class Driver:
             path = os.path.join(self.input_dir, item["file"])
             yield item, np.asarray(Image.open(path).convert("RGB"))
 
+    def pairs(self):
+        """Yield ``(item, source, target)`` for every requested face-swap pair, in order."""
+        for item in self.items():
+            if not item.get("target_file"):
+                raise ValueError("item {} has no target image: this request is not a swap".format(item["id"]))
+            source = np.asarray(Image.open(os.path.join(self.input_dir, item["file"])).convert("RGB"))
+            target = np.asarray(Image.open(os.path.join(self.input_dir, item["target_file"])).convert("RGB"))
+            yield item, source, target
+
     def write(self, item, image):
         """Write one protected image (H×W×3 uint8, or float in [0, 1]) and mark it ok."""
         array = np.asarray(image)
@@ -100,6 +115,15 @@ class Driver:
         self._records[item["id"]] = {
             "id": item["id"],
             "status": "failed",
+            "file": None,
+            "message": str(message),
+        }
+
+    def no_face(self, item, message):
+        """The upstream found no face (in the source or the target) for this item."""
+        self._records[item["id"]] = {
+            "id": item["id"],
+            "status": "no_face",
             "file": None,
             "message": str(message),
         }

@@ -1,32 +1,13 @@
-"""The shared external runner: drive an upstream system inside its own environment, files in, files out.
+"""Run an upstream system's driver inside its own environment: files in, files out.
 
 The baselines and face swappers the paper compares with pin conflicting versions of Python, torch and
 friends, and several ship checkpoints that are pickled whole modules.  None of them can be imported into
-this process.  Each one therefore runs behind a file boundary:
-
-* an :class:`UpstreamSpec` names the repository, the pinned commit, the kind of environment and the
-  file that describes it (``baselines/envs/``), the driver script of ours that runs inside it
-  (``baselines/drivers/``), and the weight files the checkout must contain;
-* :class:`ExternalRunner` checks that the checkout is at the pinned commit, that the environment's
-  python exists and that every weight file is present, writes the inputs as PNG files plus a JSON
-  request, runs the driver with the environment's python (in its own process group, with a timeout),
-  and reads back output PNGs plus a JSON of per-image status.
-
-The driver protocol (version 1), shared with ``baselines/drivers/driver_protocol.py``::
-
-    python DRIVER --request RUN_DIR/request.json          (cwd = the upstream checkout)
-
-    request.json  {"protocol": 1, "upstream": {"name", "checkout", "commit"}, "input_dir", "output_dir",
-                   "status_path", "items": [{"id", "file"}], "options": {...}, "seed": int,
-                   "device": "auto"|"cpu"|"cuda"}
-    status.json   {"protocol": 1, "ok": bool, "error": null | {"kind", "message"},
-                   "items": [{"id", "status": "ok"|"failed", "file", "message"}], "info": {...}}
-
-Exit status 0 means the driver ran (items may still have failed one by one); 3 means it stopped at the
-weights boundary (a file is missing; ``error.message`` says which); anything else is a crash.  Logs
-(``driver.log``), the request and the status stay in the run folder; the PNG folders are temporary.
-Where the checkout, environment or weights are missing, ``python -m benchmarks.setup NAME`` builds
-them where the internet exists and otherwise says exactly what is missing.
+this process, so each runs behind a file boundary: :class:`ExternalRunner` checks that the checkout is
+at the pinned commit, that the environment's python exists and that every weight file is present,
+writes the inputs as PNG files plus a JSON request, runs the driver with the environment's python (in
+its own process group, with a timeout), and reads back output PNGs plus a JSON of per-item status
+(:mod:`nullswap.upstream.protocol`).  Logs (``driver.log``), the request and the status stay in the run
+folder; the PNG folders are temporary.
 """
 
 from __future__ import annotations
@@ -41,109 +22,33 @@ import tempfile
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from PIL import Image
 
-from nullswap.assets import cache_root, sha256_of, verified
-
-PROTOCOL_VERSION = 1
-#: exit status of a driver that stopped because a weight file is missing
-EXIT_MISSING_WEIGHTS = 3
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DRIVERS_DIR = REPO_ROOT / "baselines" / "drivers"
-ENVS_DIR = REPO_ROOT / "baselines" / "envs"
-
-EnvKind = Literal["venv", "conda"]
-
-
-@dataclass(frozen=True)
-class WeightSpec:
-    """One file an upstream checkout must contain before its driver can run.
-
-    ``url`` is where its publisher distributes it; ``fetch`` says how ``benchmarks.setup`` can get it:
-    ``url`` (the file itself), ``zip`` (an archive holding it), ``gdrive`` (a Google Drive file or folder,
-    through gdown; archives inside are unpacked) or ``manual`` (only instructions can be given).  After a
-    download the file is found in the staged tree by its name (``member`` when the archive calls it
-    something else).  ``sha256`` is ``None`` where the publisher states none; the runner then records the
-    hash it sees first (``weights.lock.json``) and refuses a file that later differs from it.
-    """
-
-    path: str
-    url: str
-    fetch: Literal["url", "zip", "gdrive", "manual"] = "manual"
-    sha256: str | None = None
-    member: str | None = None
-    note: str = ""
-    #: only some modes of a driver need this file (e.g. DF-RAP's SimSwap mode); names those modes
-    modes: tuple[str, ...] = ()
+from nullswap.assets import sha256_of, verified
+from nullswap.atomic import write_text
+from nullswap.upstream import messages
+from nullswap.upstream.errors import (
+    ExternalRunError,
+    ExternalTimeout,
+    MissingUpstreamWeights,
+    UpstreamNotReady,
+)
+from nullswap.upstream.layout import UpstreamLayout
+from nullswap.upstream.protocol import EXIT_MISSING_WEIGHTS, PROTOCOL_DIR, PROTOCOL_VERSION
+from nullswap.upstream.spec import UpstreamSpec, WeightSpec
 
 
-@dataclass(frozen=True)
-class UpstreamSpec:
-    """Everything needed to run one upstream system behind the file boundary."""
-
-    name: str
-    repo_url: str
-    commit: str
-    env_kind: EnvKind
-    env_spec: str | Path
-    driver: str | Path
-    weights: tuple[WeightSpec, ...] = ()
-    python_version: str = "3.10"
-    licence: str = ""
-    notes: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def env_spec_path(self) -> Path:
-        path = Path(self.env_spec)
-        return path if path.is_absolute() else ENVS_DIR / path
-
-    @property
-    def driver_path(self) -> Path:
-        path = Path(self.driver)
-        return path if path.is_absolute() else DRIVERS_DIR / path
-
-    def weights_for(self, mode: str | None = None) -> tuple[WeightSpec, ...]:
-        """The weight files a run in ``mode`` needs (files without modes are always needed)."""
-        return tuple(w for w in self.weights if not w.modes or (mode is not None and mode in w.modes))
+def _tail(path: Path, lines: int = 40) -> str:
+    if not path.is_file():
+        return ""
+    text = path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
 
 
-# --------------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------------
-class ExternalRunError(RuntimeError):
-    """An upstream driver failed; the message carries the tail of its log and where the log is."""
-
-    def __init__(self, message: str, log_path: Path | None = None, tail: str = "") -> None:
-        super().__init__(message)
-        self.log_path = log_path
-        self.tail = tail
-
-
-class ExternalTimeout(ExternalRunError):
-    """The driver ran past its timeout; its whole process group was killed."""
-
-
-class UpstreamNotReady(ExternalRunError):
-    """The checkout, environment or weights are missing; the message lists each problem and the fix."""
-
-    def __init__(self, message: str, problems: Sequence[str]) -> None:
-        super().__init__(message)
-        self.problems = list(problems)
-
-
-class MissingUpstreamWeights(UpstreamNotReady):
-    """The checkout and environment exist but weight files are missing (the weights boundary)."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------------------------------
 @dataclass
 class ItemResult:
     id: str
@@ -168,63 +73,11 @@ class ExternalResult:
         return {item.id: item for item in self.items}
 
 
-# --------------------------------------------------------------------------------------------------
-# Spec registry (adapters register their upstreams at import; benchmarks.setup looks them up)
-# --------------------------------------------------------------------------------------------------
-UPSTREAMS: dict[str, UpstreamSpec] = {}
-
-
-def register_upstream(spec: UpstreamSpec) -> UpstreamSpec:
-    existing = UPSTREAMS.get(spec.name)
-    if existing is not None and existing != spec:
-        raise ValueError(f"upstream '{spec.name}' is registered twice with different specs")
-    UPSTREAMS[spec.name] = spec
-    return spec
-
-
-def known_upstreams() -> dict[str, UpstreamSpec]:
-    """Every registered upstream (imports the adapter packages so that they register)."""
-    import baselines
-
-    baselines.available()
-    with contextlib.suppress(ImportError):
-        import swappers
-
-        if hasattr(swappers, "available"):
-            swappers.available()
-    return dict(sorted(UPSTREAMS.items()))
-
-
-def upstream_root() -> Path:
-    """Where checkouts, environments and run logs live: ``$NULLSWAP_HOME/upstream``."""
-    return cache_root() / "upstream"
-
-
-def _env_override(name: str, what: str) -> Path | None:
-    value = os.environ.get(f"NULLSWAP_UPSTREAM_{name.upper().replace('-', '_')}_{what}")
-    return Path(value).expanduser() if value else None
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    if not path.is_file():
-        return ""
-    text = path.read_text(errors="replace").splitlines()
-    return "\n".join(text[-lines:])
-
-
-# --------------------------------------------------------------------------------------------------
-# The runner
-# --------------------------------------------------------------------------------------------------
 class ExternalRunner:
-    """Run ``spec``'s driver on images.  Layout under ``root`` (default ``$NULLSWAP_HOME/upstream``)::
+    """Run ``spec``'s driver on images; paths as in :mod:`nullswap.upstream.layout`.
 
-        <root>/<name>/checkout/           git clone at the pinned commit (weights inside, as upstream expects)
-        <root>/<name>/env/bin/python      the venv or conda prefix built from the env spec
-        <root>/<name>/weights.lock.json   sha256 of weights first seen (publishers state none)
-        <root>/<name>/runs/<stamp>/       request.json, status.json, driver.log of each run
-
-    ``checkout`` and ``python`` override the first two (also ``NULLSWAP_UPSTREAM_<NAME>_CHECKOUT`` and
-    ``..._PYTHON``), for users who already have a clone and an environment.
+    ``root`` defaults to ``$NULLSWAP_HOME/upstream``; ``checkout`` and ``python`` override where the
+    clone and the environment are (also ``NULLSWAP_UPSTREAM_<NAME>_CHECKOUT`` and ``..._PYTHON``).
     """
 
     def __init__(
@@ -236,19 +89,12 @@ class ExternalRunner:
         python: str | Path | None = None,
     ) -> None:
         self.spec = spec
-        self.root = Path(root).expanduser() if root is not None else upstream_root()
-        self.home = self.root / spec.name
-        self.checkout = (
-            Path(checkout).expanduser()
-            if checkout
-            else (_env_override(spec.name, "CHECKOUT") or self.home / "checkout")
-        )
-        self.python = (
-            Path(python).expanduser()
-            if python
-            else (_env_override(spec.name, "PYTHON") or self.home / "env" / "bin" / "python")
-        )
-        self.lock_path = self.home / "weights.lock.json"
+        self.layout = UpstreamLayout.resolve(spec.name, root, checkout=checkout, python=python)
+        self.root = self.layout.home.parent
+        self.home = self.layout.home
+        self.checkout = self.layout.checkout
+        self.python = self.layout.python
+        self.lock_path = self.layout.lock_path
 
     # ---- readiness -----------------------------------------------------------------------------
     def checkout_commit(self) -> str | None:
@@ -284,8 +130,7 @@ class ExternalRunner:
         if record:
             lock = self._lock()
             lock[weight.path] = sha256_of(path)
-            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-            self.lock_path.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n")
+            write_text(self.lock_path, json.dumps(lock, indent=2, sort_keys=True) + "\n")
             return True, f"sha256 {lock[weight.path]} recorded on first use"
         return True, "present (no sha256 stated)"
 
@@ -294,56 +139,33 @@ class ExternalRunner:
         setup: list[str] = []
         spec = self.spec
         if not self.checkout.is_dir():
-            setup.append(
-                f"no checkout of {spec.repo_url} at {self.checkout}\n"
-                f"    fix: git clone {spec.repo_url} {self.checkout} && "
-                f"git -C {self.checkout} checkout {spec.commit}"
-            )
+            setup.append(messages.missing_checkout(spec, self.checkout))
         else:
             head = self.checkout_commit()
             if head is None:
                 setup.append(f"{self.checkout} is not a git checkout (git rev-parse HEAD failed)")
             elif not head.startswith(spec.commit):
-                setup.append(
-                    f"{self.checkout} is at commit {head[:12]}, the pinned commit is {spec.commit}\n"
-                    f"    fix: git -C {self.checkout} fetch && git -C {self.checkout} checkout {spec.commit}"
-                )
+                setup.append(messages.wrong_commit(spec, self.checkout, head))
         if not self.python.is_file():
-            setup.append(
-                f"no {spec.env_kind} environment: {self.python} does not exist\n    fix: {self.env_command()}"
-            )
+            setup.append(messages.missing_environment(spec, self.python))
         missing: list[str] = []
         for weight in spec.weights_for(mode):
             ok, state = self.weight_ok(weight) if self.checkout.is_dir() else (False, "checkout missing")
             if not ok:
-                missing.append(weight_message(self.checkout, weight, state))
+                missing.append(messages.weight_message(self.checkout, weight, state))
         return setup, missing
 
     def env_command(self) -> str:
         """The command that builds this upstream's environment from its spec."""
-        env = self.python.parent.parent
-        if self.spec.env_kind == "conda":
-            return f"conda env create -p {env} -f {self.spec.env_spec_path}"
-        return (
-            f"python{self.spec.python_version} -m venv {env} && "
-            f"{env}/bin/pip install -r {self.spec.env_spec_path}"
-        )
+        return messages.env_command(self.spec, self.layout.env_dir)
 
     def check(self, mode: str | None = None) -> None:
         """Raise :class:`UpstreamNotReady` (or :class:`MissingUpstreamWeights`) listing what is missing."""
         setup, missing = self.problems(mode)
         if not setup and not missing:
             return
-        lines = [f"upstream '{self.spec.name}' is not ready ({self.spec.repo_url} @ {self.spec.commit}):"]
-        lines += [f"  - {p}" for p in setup + missing]
-        lines.append(
-            f"  run `python -m benchmarks.setup {self.spec.name}` to build what can be built here"
-            " (it clones, builds the environment and fetches what has a public link)."
-        )
-        if self.spec.licence:
-            lines.append(f"  licence: {self.spec.licence}")
         cls = MissingUpstreamWeights if not setup else UpstreamNotReady
-        raise cls("\n".join(lines), setup + missing)
+        raise cls(messages.not_ready(self.spec, setup + missing), setup + missing)
 
     # ---- running -------------------------------------------------------------------------------
     def run(
@@ -357,8 +179,12 @@ class ExternalRunner:
         mode: str | None = None,
         run_dir: str | Path | None = None,
         keep_files: bool = False,
+        targets: Sequence[np.ndarray] | Mapping[str, np.ndarray] | None = None,
     ) -> ExternalResult:
         """Run the driver on ``images`` (H×W×3 uint8 RGB arrays; a mapping keeps the caller's ids).
+
+        ``targets`` (same ids, or the same order) makes every item a face-swap pair: ``images`` are the
+        sources, ``targets`` the faces swapped onto; the driver reads them with ``Driver.pairs()``.
 
         Raises :class:`UpstreamNotReady` before starting anything when a piece is missing,
         :class:`ExternalTimeout` when the driver runs past ``timeout`` seconds (its process group is
@@ -368,7 +194,14 @@ class ExternalRunner:
         items = (
             dict(images) if isinstance(images, Mapping) else {f"{i:06d}": im for i, im in enumerate(images)}
         )
-        for key, image in items.items():
+        pairs = None
+        if targets is not None:
+            pairs = (
+                dict(targets) if isinstance(targets, Mapping) else dict(zip(items, targets, strict=True))
+            )
+            if set(pairs) != set(items):
+                raise ValueError("targets must have exactly the ids of the source images")
+        for key, image in [*items.items(), *(pairs or {}).items()]:
             if (
                 not isinstance(image, np.ndarray)
                 or image.dtype != np.uint8
@@ -379,7 +212,7 @@ class ExternalRunner:
         run_dir = (
             Path(run_dir)
             if run_dir is not None
-            else (self.home / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}")
+            else (self.layout.runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}")
         )
         run_dir.mkdir(parents=True, exist_ok=True)
         log_path = run_dir / "driver.log"
@@ -393,7 +226,11 @@ class ExternalRunner:
             for index, (key, image) in enumerate(items.items()):
                 name = f"{index:06d}.png"
                 Image.fromarray(image).save(input_dir / name)
-                entries.append({"id": str(key), "file": name})
+                entry = {"id": str(key), "file": name}
+                if pairs is not None:
+                    entry["target_file"] = f"{index:06d}.target.png"
+                    Image.fromarray(pairs[key]).save(input_dir / entry["target_file"])
+                entries.append(entry)
             request = {
                 "protocol": PROTOCOL_VERSION,
                 "upstream": {
@@ -411,7 +248,7 @@ class ExternalRunner:
                 "mode": mode,
             }
             request_path = run_dir / "request.json"
-            request_path.write_text(json.dumps(request, indent=2) + "\n")
+            write_text(request_path, json.dumps(request, indent=2) + "\n")
             start = time.monotonic()
             returncode = self._execute(request_path, log_path, timeout)
             seconds = time.monotonic() - start
@@ -440,7 +277,7 @@ class ExternalRunner:
 
     def _execute(self, request_path: Path, log_path: Path, timeout: float | None) -> int:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-        env["PYTHONPATH"] = str(DRIVERS_DIR)
+        env["PYTHONPATH"] = str(PROTOCOL_DIR)
         env["PYTHONUNBUFFERED"] = "1"
         env["NULLSWAP_DRIVER_PROTOCOL"] = str(PROTOCOL_VERSION)
         command = [str(self.python), str(self.spec.driver_path), "--request", str(request_path)]
@@ -480,8 +317,7 @@ class ExternalRunner:
         if returncode == EXIT_MISSING_WEIGHTS and status and status.get("error"):
             message = status["error"].get("message", "")
             raise MissingUpstreamWeights(
-                f"upstream '{self.spec.name}' stopped at the weights boundary:\n{message}\n"
-                f"run `python -m benchmarks.setup {self.spec.name}` for how to get it; log: {log_path}",
+                messages.weights_boundary(self.spec.name, message, log_path),
                 [message],
             )
         if returncode != 0:
@@ -521,15 +357,3 @@ def _kill_group(proc: subprocess.Popen) -> None:
             continue
 
 
-def weight_message(checkout: Path, weight: WeightSpec, state: str = "absent") -> str:
-    """The sentence a user sees for one missing weight file."""
-    text = (
-        f"weight file {weight.path} ({state}) expected at {checkout / weight.path}\n    get it: {weight.url}"
-    )
-    if weight.member:
-        text += f" (member {weight.member})"
-    if weight.modes:
-        text += f" (needed in mode {', '.join(weight.modes)})"
-    if weight.note:
-        text += f"\n    note: {weight.note}"
-    return text

@@ -1,0 +1,35 @@
+"""``python -m benchmarks COMMAND``: commands over experiment folders.
+
+    status RESULTS_DIR   cells done / pending / running / failed of a cluster run (benchmarks.status)
+    tables RESULTS_DIR   rebuild tables and figures from the cell files (benchmarks.tables)
+
+The tables themselves are computed by ``python -m benchmarks.table1|table2|table4|table5``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "status":
+        from benchmarks.status import main as status
+
+        return status(rest)
+    if command == "tables":
+        from benchmarks.tables import main as tables
+
+        result = tables(rest)
+        return int(result or 0)
+    print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

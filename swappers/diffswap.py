@@ -1,0 +1,58 @@
+"""``diffswap``: DiffSwap (Zhao et al., CVPR'23), run in its own environment through the upstream runner.
+
+DiffSwap's inference is a hard-coded chain (``pipeline.py``): dlib 68-point landmarks, an FFHQ crop at
+256 px, TF-MTCNN detection, an affine fit, face parsing, the diffusion swap (DDIM, 200 steps, identity
+from an iresnet100 Glint360K ArcFace loaded with ``strict=False``), mask repair and paste-back, over
+every image in ``data/portrait_jpg/{source,target}`` of the checkout.  The driver runs that chain as
+the upstream wrote it, one pair at a time (it swaps every source with every target), in the checkout's
+own ``data/`` folder, which it clears before each pair.  A source or target in which the upstream's own
+dlib detection finds no face is reported ``no_face`` before the chain runs; the chain's users report that
+it breaks when its MTCNN step fails, which is reported as an upstream failure with the log.
+"""
+
+from __future__ import annotations
+
+from nullswap.upstream import UpstreamSpec, WeightSpec
+from swappers import register_swapper
+from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
+
+TSINGHUA = "https://cloud.tsinghua.edu.cn/d/962ccd4b243442a3a144/?p=%2Fcheckpoints%2FDiffSwap&mode=list"
+SPEC = UpstreamSpec(
+    name="diffswap",
+    repo_url="https://github.com/wl-zhao/DiffSwap",
+    commit="c316952f425347a3fd5a7e8bcc624958be34265f",
+    env_kind="conda",
+    env_spec=ENVS_DIR / "diffswap.conda.yaml",
+    driver=DRIVERS_DIR / "drive_diffswap.py",
+    python_version="3.8",
+    licence="none stated in the repository",
+    weights=(
+        WeightSpec("checkpoints/diffswap.pth", TSINGHUA,
+                   note="Tsinghua cloud folder of the upstream README (download in a browser); no sha256 published"),
+        WeightSpec("checkpoints/glint360k_r100.pth", TSINGHUA,
+                   note="the iresnet100 ArcFace (Glint360K) of the same folder; no sha256 published"),
+        WeightSpec(
+            "checkpoints/shape_predictor_68_face_landmarks.dat",
+            TSINGHUA,
+            sha256="fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f",
+            note="dlib's 68-point predictor: the same file as this project's offline asset "
+            "(`python -m nullswap.weights prepare dlib_shape_predictor_68`, then copy it here)",
+        ),
+    ),
+)
+
+
+@register_swapper("diffswap")
+class DiffSwap(ExternalSwapper):
+    name = "diffswap"
+    kind = "learned (DiffSwap, masked diffusion with ArcFace identity)"
+    spec = SPEC
+    frame_size = 256
+    frame = "dlib FFHQ crop at 256, TF-MTCNN affine, DDIM 200 steps, paste-back into the whole image"
+
+    def __init__(self, *, timeout: float = 7200.0, **options: object) -> None:
+        super().__init__(timeout=timeout, **options)
+
+    @classmethod
+    def default_options(cls) -> dict[str, object]:
+        return {"pair_timeout": 1800}

@@ -1,0 +1,50 @@
+"""Driver for xc-csc101/UniFace @ 05f15e5: the upstream's ``generate_swap.Model`` on each pair.
+
+``generate_swap.Model`` reads its hyper-parameters from a module-level ``args`` that the script's
+``__main__`` block fills from the checkpoint's ``train_args``; the driver fills it the same way, then
+runs the model in half precision on the GPU as the script does.  Python 3.6 syntax.
+"""
+
+import argparse
+
+import numpy as np
+from driver_protocol import Driver, batches, seed_torch
+
+with Driver() as drv:
+    checkpoint = str(drv.options.get("checkpoint", "session/swap/checkpoints/500000.pt"))
+    drv.require_weights([checkpoint], hint="the 'swap' model of the UniFace README")
+    import torch
+    from PIL import Image
+    from torchvision import transforms
+
+    if not torch.cuda.is_available():
+        raise RuntimeError("UniFace runs in half precision with custom CUDA ops: this driver needs a CUDA GPU")
+    seed_torch(torch, drv.seed)
+    import generate_swap
+
+    ckpt = torch.load(checkpoint, map_location="cpu")
+    args = argparse.Namespace(ckpt=checkpoint, batch=1)
+    for key, value in vars(ckpt["train_args"]).items():
+        if not hasattr(args, key):
+            setattr(args, key, value)
+    generate_swap.args = args  # Model() reads the module-level args, as in the upstream script
+    model = generate_swap.Model().half().to("cuda")
+    model.g_ema.load_state_dict(ckpt["g_ema"])
+    model.e_ema.load_state_dict(ckpt["e_ema"])
+    model.eval()
+    transform = transforms.Compose([
+        transforms.Resize((256, 256)),
+        transforms.ToTensor(),
+        transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    ])
+    drv.info.update({"torch": torch.__version__, "size": getattr(args, "size", None)})
+
+    pairs = list(drv.pairs())
+    with torch.no_grad():
+        for chunk in batches(pairs, int(drv.options.get("batch_size", 8))):
+            src = torch.stack([transform(Image.fromarray(s)) for _, s, _ in chunk]).half().cuda()
+            trg = torch.stack([transform(Image.fromarray(t)) for _, _, t in chunk]).half().cuda()
+            _, _, fake = model([trg, src])
+            images = ((fake.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+            for (item, _, _), image in zip(chunk, images):
+                drv.write(item, np.asarray(image))

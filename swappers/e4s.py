@@ -1,0 +1,69 @@
+"""``e4s``: E4S (Liu et al., CVPR'23), run in its own environment through the upstream runner.
+
+The driver loads the upstream's ``scripts/face_swap.py`` as a module, builds its pre-trained models with
+the upstream's own initialisers (FaceVid2Vid re-enactment, GPEN restoration, the face parser, the RGI
+network ``Net3``) as its ``__main__`` block does, and calls its ``faceSwapping_pipeline`` on each pair
+without re-cropping (``need_crop=False``, the upstream's default for well-aligned faces).  E4S works on
+1024 px FFHQ-aligned faces: the canonical crop has that framing and is sent at 1024 px.  Its users
+report poor results on unaligned input, which this framing avoids; a face the pipeline cannot parse
+fails as an upstream failure.  The upstream builds everything on ``cuda:0`` by default.
+"""
+
+from __future__ import annotations
+
+from nullswap.upstream import UpstreamSpec, WeightSpec
+from swappers import register_swapper
+from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
+
+ALIYUN = "https://public-vigen-video.oss-cn-shanghai.aliyuncs.com/robin/models"
+SPEC = UpstreamSpec(
+    name="e4s",
+    repo_url="https://github.com/e4s2022/e4s",
+    commit="d30bdc7180fdfad20722d86cbe12893dc39f3e02",
+    env_kind="conda",
+    env_spec=ENVS_DIR / "e4s.conda.yaml",
+    driver=DRIVERS_DIR / "drive_e4s.py",
+    python_version="3.8",
+    licence="MIT",
+    weights=(
+        WeightSpec(
+            "pretrained_ckpts/e4s/iteration_300000.pt",
+            "https://drive.google.com/file/d/1cyJTYRO5G4kcugAcgSJ7cMsE96GzV_hq/view",
+            fetch="gdrive",
+            note="the RGI model of the upstream INSTALLATION.md; no sha256 published",
+        ),
+        WeightSpec(
+            "pretrained_ckpts/face_parsing/79999_iter.pth",
+            "https://drive.google.com/open?id=154JgKpzCPW82qINcVieuPH3fZ2e0P812",
+            fetch="gdrive",
+            note="face-parsing.PyTorch BiSeNet (the default parser); no sha256 published",
+        ),
+        WeightSpec(
+            "pretrained_ckpts/facevid2vid/00000189-checkpoint.pth.tar",
+            "https://www.mediafire.com/folder/fcvtkn21j57bb/TalkingHead_Update",
+            note="'Vox-256-New' of zhanglonghao1992's FaceVid2Vid (MediaFire folder: download by hand); "
+            "no sha256 published",
+        ),
+        WeightSpec("pretrained_ckpts/gpen/weights/GPEN-BFR-512.pth", f"{ALIYUN}/GPEN-BFR-512.pth", fetch="url",
+                   note="GPEN face restoration; no sha256 published"),
+        WeightSpec("pretrained_ckpts/gpen/weights/realesrnet_x4.pth", f"{ALIYUN}/realesrnet_x4.pth", fetch="url",
+                   note="GPEN's x4 super-resolution; no sha256 published"),
+        WeightSpec("pretrained_ckpts/gpen/weights/RetinaFace-R50.pth", f"{ALIYUN}/RetinaFace-R50.pth", fetch="url",
+                   note="GPEN's face detector; no sha256 published"),
+        WeightSpec("pretrained_ckpts/gpen/weights/ParseNet-latest.pth", f"{ALIYUN}/ParseNet-latest.pth", fetch="url",
+                   note="GPEN's face parser; no sha256 published"),
+    ),
+)
+
+
+@register_swapper("e4s")
+class E4S(ExternalSwapper):
+    name = "e4s"
+    kind = "learned (E4S 1024, regional GAN inversion with re-enactment)"
+    spec = SPEC
+    frame_size = 1024
+    frame = "1024 FFHQ-aligned faces in [-1, 1]; mask-guided paste inside the aligned frame"
+
+    @classmethod
+    def default_options(cls) -> dict[str, object]:
+        return {"face_parser": "default"}

@@ -1,0 +1,70 @@
+"""``simswap``: SimSwap (Chen et al., ACM MM'20), run in its own environment through the upstream runner.
+
+The driver calls the upstream's own single-image pipeline (``test_wholeimage_swapsingle.py``): insightface
+``antelope`` detection, alignment to SimSwap's 224 ArcFace template (×2 of the 112 insightface template),
+the source identity from the pickled ArcFace module at 112 px (ImageNet-normalised), the generator on
+the target crop in [0, 1], and the upstream's paste-back into the whole target.  We send the canonical
+crop at 512 px so that the detector sees the face at its working scale.
+
+Known breakages it absorbs or names: ``arcface_checkpoint.tar`` is a pickled whole module — it loads
+only with the checkout on ``sys.path`` (the driver runs inside the checkout, so
+``models.arcface_models`` resolves) and with the torch the upstream pins; the insightface ``antelope``
+detector link of the upstream README is dead (the two ONNX files must be placed by hand); the generator
+is built on ``cuda:0`` unconditionally, so a GPU is required.
+"""
+
+from __future__ import annotations
+
+from nullswap.upstream import UpstreamSpec, WeightSpec
+from swappers import register_swapper
+from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
+
+RELEASE = "https://github.com/neuralchen/SimSwap/releases/download/1.0"
+SPEC = UpstreamSpec(
+    name="simswap",
+    repo_url="https://github.com/neuralchen/SimSwap",
+    commit="bd7b7686a17f41dd11cfcd5d82f7e4c5eb94b780",
+    env_kind="venv",
+    env_spec=ENVS_DIR / "simswap.requirements.txt",
+    driver=DRIVERS_DIR / "drive_simswap.py",
+    python_version="3.8",
+    licence="CC BY-NC 4.0 (academic research use only)",
+    weights=(
+        WeightSpec(
+            "arcface_model/arcface_checkpoint.tar",
+            f"{RELEASE}/arcface_checkpoint.tar",
+            fetch="url",
+            note="a pickled whole ArcFace module: keep the .tar as it is (do not extract); no sha256 published",
+        ),
+        WeightSpec(
+            "checkpoints/people/latest_net_G.pth",
+            f"{RELEASE}/checkpoints.zip",
+            fetch="zip",
+            note="the 224 'people' generator inside checkpoints.zip; no sha256 published",
+        ),
+        WeightSpec(
+            "insightface_func/models/antelope/scrfd_10g_bnkps.onnx",
+            "https://github.com/deepinsight/insightface/tree/master/python-package (model pack 'antelope')",
+            note="the upstream README's OneDrive link is dead; take scrfd_10g_bnkps.onnx from a copy of "
+            "insightface's 'antelope' pack and place it here; no sha256 published",
+        ),
+        WeightSpec(
+            "insightface_func/models/antelope/glintr100.onnx",
+            "https://github.com/deepinsight/insightface/tree/master/python-package (model pack 'antelope')",
+            note="the second file of the 'antelope' pack (loaded by the upstream's detector wrapper); no sha256 published",
+        ),
+    ),
+)
+
+
+@register_swapper("simswap")
+class SimSwap(ExternalSwapper):
+    name = "simswap"
+    kind = "learned (SimSwap 224, identity injection from ArcFace)"
+    spec = SPEC
+    frame_size = 512
+    frame = "insightface antelope detection, 224 ArcFace template (x2), paste-back into the whole image"
+
+    @classmethod
+    def default_options(cls) -> dict[str, object]:
+        return {"crop_size": 224, "name": "people", "det_thresh": 0.6}
