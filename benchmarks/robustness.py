@@ -236,6 +236,11 @@ def markdown(result: dict[str, Any]) -> str:
     for recognizer in dict.fromkeys(rows["recognizer"]):
         table = rows[rows["recognizer"] == recognizer].pivot(index="transform", columns="protector", values="top1")
         parts += [f"## {recognizer}", "", table.loc[transforms, protectors].to_markdown(floatfmt=".3f"), ""]
+    for recognizer in dict.fromkeys(rows["recognizer"]):
+        table = rows[rows["recognizer"] == recognizer].pivot(index="transform", columns="protector",
+                                                             values="same_image_cosine")
+        parts += [f"## {recognizer}: identity cosine, clean vs degraded re-detected protected (same photo)", "",
+                  table.loc[transforms, protectors].to_markdown(floatfmt=".3f"), ""]
     detected = rows.drop_duplicates(["protector", "transform"]).pivot(index="transform", columns="protector",
                                                                      values="redetected")
     parts += ["## Re-detection rate (faces found again by dlib)", "",
@@ -308,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--rebuild", action="store_true",
+                        help="only rebuild the csv, markdown and figure from <out>/robustness.json")
     return parser
 
 
@@ -319,6 +326,13 @@ def main(argv: list[str] | None = None) -> int:
     cfg = RobustnessConfig(args.protectors, args.recognizers, args.transforms, args.checkpoint, args.max_images,
                            args.per_identity, args.seed, args.device, out=args.out,
                            swap_recognizer=args.swap_recognizer)
+    if args.rebuild:
+        import json
+
+        result = json.loads((cfg.out / "robustness.json").read_text())
+        for path in write_outputs(result, cfg.out):
+            print(f"wrote {path}")
+        return 0
     try:
         result = measure(cfg)
     except (*_user_errors(), KeyError) as exc:
