@@ -79,6 +79,8 @@ class RobustnessConfig:
     batch_size: int = 16
     out: Path = DEFAULT_OUT
     swap_recognizer: str = "sface"
+    #: None: every registered swapper that runs in-process (upstream adapters need their own checkout)
+    swappers: Sequence[str] | None = None
     dataset: dict[str, Any] = field(default_factory=lambda: dict(DATASET))
 
 
@@ -160,7 +162,8 @@ def measure(cfg: RobustnessConfig) -> dict[str, Any]:
     check_checkpoints(specs)
     for name in cfg.transforms:
         degrade.get(name)
-    swapper_names = swappers.available()
+    swapper_names = list(cfg.swappers) if cfg.swappers is not None else [
+        name for name in swappers.available() if getattr(swappers.REGISTRY.get(name), "spec", None) is None]
     write_gitignore(cfg.out)
     workspace = Workspace(cfg.out, dataset, device=device, batch_size=cfg.batch_size,
                           components=Components(load_dataset=load_faces))

@@ -22,7 +22,7 @@ def quick_run(tmp_path_factory, sample_test_views):
     checkpoint = write_tiny_checkpoint(root / "last.pt")
     cfg = robustness.RobustnessConfig(protectors=("clean", "nullswap"), recognizers=("dlib",),
                                       transforms=("none", "jpeg50", "median"), checkpoint=str(checkpoint),
-                                      max_images=8, device="cpu", out=root / "out")
+                                      max_images=8, device="cpu", out=root / "out", swappers=())
     return cfg, robustness.measure(cfg)
 
 
@@ -65,10 +65,16 @@ class _CopySwapper(Swapper):
         return SwapResult(sources.clone(), ["ok"] * len(sources), [""] * len(sources))
 
 
+def test_upstream_swappers_that_need_a_checkout_are_not_run_by_default():
+    names = [n for n in swappers.available() if getattr(swappers.REGISTRY.get(n), "spec", None) is None]
+    assert "landmark" in names and "simswap" not in names
+
+
 def test_a_registered_swapper_adds_a_swap_column(tmp_path, monkeypatch, sample_test_views):
     monkeypatch.setitem(swappers.REGISTRY.factories, "copy", _CopySwapper)
     cfg = robustness.RobustnessConfig(protectors=("clean",), recognizers=("dlib",), transforms=("none",),
-                                      max_images=4, device="cpu", out=tmp_path, swap_recognizer="dlib")
+                                      max_images=4, device="cpu", out=tmp_path, swap_recognizer="dlib",
+                                      swappers=("copy",))
     result = robustness.measure(cfg)
     (row,) = result["swap_rows"]
     assert row["swapper"] == "copy" and row["pairs"] == 4

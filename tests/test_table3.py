@@ -46,7 +46,7 @@ def config(tmp_path: Path) -> dict:
     }
 
 
-def test_the_offline_setting_is_the_landmark_swapper_with_three_offline_evaluators():
+def test_the_offline_setting_is_the_landmark_swapper_with_the_offline_evaluators_and_re_detection():
     from hydra import compose, initialize_config_dir
 
     from benchmarks.runner import CONFIG_DIR, register_resolvers, to_plain
@@ -56,7 +56,7 @@ def test_the_offline_setting_is_the_landmark_swapper_with_three_offline_evaluato
         offline = to_plain(compose("table3", overrides=["setting=offline", "output_root=/tmp"]))
         paper = to_plain(compose("table3", overrides=["output_root=/tmp"]))
     assert offline["swappers"] == ["landmark"]
-    assert offline["recognizers"] == ["dlib", "sface", "mobilefacenet"]
+    assert offline["recognizers"] == ["dlib", "sface", "mobilefacenet", "mobilefacenet@redetect", "dlib-cpp@redetect"]
     assert offline["protectors"] == ["clean", "noise", "pgd", "nullswap"]
     assert offline["dataset"]["name"] == "sample"
     assert paper["swappers"] == ["simswap", "infoswap", "uniface", "e4s", "diffswap"]
