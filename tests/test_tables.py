@@ -232,6 +232,8 @@ def test_runner_configs_compose_for_paper_offline_and_slurm() -> None:
             "dlib",
             "sface",
             "mobilefacenet",
+            "mobilefacenet@redetect",
+            "dlib-cpp@redetect",
         ]
         assert offline.perceptual == "stlpips-alex" and offline.experiment == "sample-offline"
         table5 = compose("table5", overrides=["setting=offline"])
