@@ -381,6 +381,9 @@ def run(
     ``components`` and ``build_swapper`` replace how data, protectors, recognizers and swappers are built
     (registry names are then not checked unless ``check_registries``)."""
     cfg = to_plain(cfg)
+    # Swap results are compared as the swapper returns them: the setting's re-detection rows
+    # (``<name>@redetect``, a Table 2 view of the attacker's alignment) are not Table 3 evaluators.
+    cfg["recognizers"] = [r for r in _names(cfg.get("recognizers") or [], "recognizers") if "@" not in r]
     custom = components is not None or build_swapper is not None
     validate(cfg, check_registries=not custom if check_registries is None else check_registries)
     protectors = protector_specs(cfg)
