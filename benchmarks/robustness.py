@@ -313,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--per-identity", type=int, default=None,
                         help="at most K faces per identity (a quick run over every identity)")
     parser.add_argument("--swap-recognizer", default="sface")
+    parser.add_argument("--swappers", nargs="*", default=None,
+                        help="swappers for the swap column (default: every in-process one; none: leave it out)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -328,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = RobustnessConfig(args.protectors, args.recognizers, args.transforms, args.checkpoint, args.max_images,
                            args.per_identity, args.seed, args.device, out=args.out,
-                           swap_recognizer=args.swap_recognizer)
+                           swap_recognizer=args.swap_recognizer, swappers=args.swappers)
     if args.rebuild:
         import json
 
