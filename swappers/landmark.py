@@ -51,6 +51,9 @@ class Landmarks68:
 
     def __call__(self, image: np.ndarray, what: str) -> np.ndarray:
         """(68, 2) landmarks of the highest-scoring face in ``image``; :class:`NoFace` when there is none."""
+        # dlib reads the buffer as packed 8-bit RGB: a strided view (e.g. from a permuted tensor) must be
+        # copied first, or detection depends on whatever memory layout the caller happened to pass.
+        image = np.ascontiguousarray(image, dtype=np.uint8)
         with self._lock:
             rects, scores, _ = self._detector.run(image, self.upsample, 0.0)
             if not rects:
