@@ -336,16 +336,23 @@ def run(
             components=components,
         )
         preflight(workspace, pending)
-        for job in pending:
-            log.info("cell %s", job.description)
-            store.ensure(
-                job.key,
-                job.config,
-                lambda job=job: job.compute(workspace),
-                run_config=cfg,
-                per_image=bool(cfg.get("store_per_image", True)),
-            )
-            report.computed.append(job.key)
+        compute_cells(store, [(job.key, job.config, lambda job=job: job.compute(workspace), job.description)
+                              for job in pending], cfg, report)
+    return finish(root, cfg, report)
+
+
+def compute_cells(store: ResultStore, cells: Sequence[tuple[CellKey, dict, Callable[[], Any], str]],
+                  cfg: Mapping[str, Any], report: RunReport) -> None:
+    """Compute and store each (key, config, compute, description) cell in turn, recording it in ``report``;
+    every table runner goes through here, so resume, provenance and logging behave the same."""
+    for key, config, compute, description in cells:
+        log.info("cell %s", description)
+        store.ensure(key, config, compute, run_config=cfg, per_image=bool(cfg.get("store_per_image", True)))
+        report.computed.append(key)
+
+
+def finish(root: Path, cfg: Mapping[str, Any], report: RunReport) -> RunReport:
+    """Rebuild the experiment's tables and figures from its cells (unless ``build_tables: false``)."""
     if cfg.get("build_tables", True):
         from benchmarks.tables import build_tables
 

@@ -51,7 +51,9 @@ from benchmarks.runner import (
     _dataset_hash_config,
     _names,
     check_checkpoints,
+    compute_cells,
     experiment_dir,
+    finish,
     hydra_main,
     protector_specs,
     recognizer_specs,
@@ -412,21 +414,10 @@ def run(
             sws.swapper(job.swapper)
         for rec in recognizers:
             ws.recognizer(rec)
-        for job in pending:
-            log.info("cell %s × %s", job.protector.name, job.swapper.name)
-            store.ensure(
-                job.key,
-                job.config,
-                lambda job=job: swap_cell(sws, job.protector, job.swapper, recognizers),
-                run_config=cfg,
-                per_image=bool(cfg.get("store_per_image", True)),
-            )
-            report.computed.append(job.key)
-    if cfg.get("build_tables", True):
-        from benchmarks.tables import build_tables
-
-        report.outputs = build_tables(root)
-    return report
+        compute_cells(store, [(job.key, job.config,
+                               lambda job=job: swap_cell(sws, job.protector, job.swapper, recognizers),
+                               f"{job.protector.name} × {job.swapper.name}") for job in pending], cfg, report)
+    return finish(root, cfg, report)
 
 
 def offline_config(
