@@ -82,6 +82,8 @@ class RobustnessConfig:
     #: None: every registered swapper that runs in-process (upstream adapters need their own checkout)
     swappers: Sequence[str] | None = None
     dataset: dict[str, Any] = field(default_factory=lambda: dict(DATASET))
+    #: more NullSwap columns: column suffix -> checkpoint (e.g. {"no-robust": ".../last.pt"} -> "nullswap-no-robust")
+    variants: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -159,6 +161,8 @@ def measure(cfg: RobustnessConfig) -> dict[str, Any]:
     overrides = {"nullswap": {"checkpoint": cfg.checkpoint}} if cfg.checkpoint else {}
     specs = [ProtectorSpec(name, resolved_protector_options(name, overrides.get(name)), cfg.seed)
              for name in cfg.protectors]
+    specs += [ProtectorSpec(f"nullswap-{suffix}", resolved_protector_options("nullswap", {"checkpoint": path}),
+                            cfg.seed, "nullswap") for suffix, path in cfg.variants.items()]
     check_checkpoints(specs)
     for name in cfg.transforms:
         degrade.get(name)
@@ -217,13 +221,16 @@ def measure(cfg: RobustnessConfig) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 def _label(provenance: dict[str, Any]) -> str:
     data = provenance["dataset"]
-    checkpoint = provenance["protectors"].get("nullswap", {}).get("spec", {})
-    sha = (checkpoint.get("file_sha256") or {}).get("checkpoint", "")
+    shas = [f"{name} {((entry.get('spec') or {}).get('file_sha256') or {}).get('checkpoint', '')[:12] or 'n/a'}"
+            for name, entry in provenance["protectors"].items()
+            if (entry.get("spec") or {}).get("registry", name) == "nullswap"]
     subset = data["config"].get("per_identity")
     subset = f", at most {subset} per identity" if subset else ""
-    return (f"offline sample test split with views ({data['n_images']} faces{subset}, "
+    name = {"sample": "offline sample", "offline": "offline"}.get(data["config"].get("name"), data["config"].get("name"))
+    views = " with views" if data["config"].get("views") else ""
+    return (f"{name} {data['config'].get('split', 'test')} split{views} ({data['n_images']} faces{subset}, "
             f"{data['n_identities']} identities), "
-            f"re-detected with dlib; NullSwap checkpoint sha256 {sha[:12] or 'n/a'}; "
+            f"re-detected with dlib; NullSwap checkpoint sha256: {', '.join(shas) or 'n/a'}; "
             f"{provenance['finished']}; not the paper's setting")
 
 
@@ -306,6 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.robustness", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", default=None,
                         help="NullSwap checkpoint (default: $NULLSWAP_CHECKPOINT or the one `make demo` trains)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=CHECKPOINT",
+                        help="one more NullSwap column, nullswap-NAME, from CHECKPOINT (repeatable; e.g. a model "
+                             "trained without train.robust)")
+    parser.add_argument("--dataset", default=DATASET["name"], help="data set (sample | offline | ...)")
+    parser.add_argument("--views", action=argparse.BooleanOptionalAction, default=None,
+                        help="add the data set's transformed gallery views (default: on for sample only)")
     parser.add_argument("--protectors", nargs="+", default=list(PROTECTORS))
     parser.add_argument("--recognizers", nargs="+", default=list(RECOGNIZERS))
     parser.add_argument("--transforms", nargs="+", default=list(degrade.TRANSFORMS), choices=list(degrade.TRANSFORMS))
@@ -328,9 +341,19 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
+    variants = {}
+    for item in args.variant:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            print(f"error: --variant takes NAME=CHECKPOINT, got {item!r}", file=sys.stderr)
+            return 2
+        variants[name] = path
+    views = args.views if args.views is not None else args.dataset == "sample"
+    dataset = {"name": args.dataset, "split": "test"} | ({"views": True} if views else {})
     cfg = RobustnessConfig(args.protectors, args.recognizers, args.transforms, args.checkpoint, args.max_images,
                            args.per_identity, args.seed, args.device, out=args.out,
-                           swap_recognizer=args.swap_recognizer, swappers=args.swappers)
+                           swap_recognizer=args.swap_recognizer, swappers=args.swappers, dataset=dataset,
+                           variants=variants)
     if args.rebuild:
         import json
 
