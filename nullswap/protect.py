@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", type=Path, help="photos and/or folders of photos")
     parser.add_argument("-o", "--out", type=Path, default=Path("protected"), help="output folder (default: ./protected)")
     parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="NullSwap checkpoint (default: $NULLSWAP_CHECKPOINT or the one `make demo` trains)")
+                        help="NullSwap checkpoint (default: $NULLSWAP_CHECKPOINT, else the shipped results/offline/generator.pt)")
     parser.add_argument("--suffix", default="_protected",
                         help="added to each output file name; when two inputs would share a name (a.jpg, a.png) "
                         "both keep their extension: a.jpg_protected.png, a.png_protected.png")
