@@ -312,7 +312,7 @@ def write_outputs(result: dict[str, Any], out: Path) -> list[Path]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.robustness", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", default=None,
-                        help="NullSwap checkpoint (default: $NULLSWAP_CHECKPOINT or the one `make demo` trains)")
+                        help="NullSwap checkpoint (default: $NULLSWAP_CHECKPOINT, else the shipped results/offline/generator.pt)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=CHECKPOINT",
                         help="one more NullSwap column, nullswap-NAME, from CHECKPOINT (repeatable; e.g. a model "
                              "trained without train.robust)")
