@@ -34,6 +34,7 @@ from nullswap.data.folder import (
     faceset_from_records,
     select_items,
 )
+from nullswap.data.registry import register_dataset
 
 Split = Literal["train", "val", "test", "all"]
 PARTITION_NAMES = {0: "train", 1: "val", 2: "test"}
@@ -198,6 +199,7 @@ def celebahq_items(root: str | Path | None = None, split: Split = "test") -> tup
     return items, info
 
 
+@register_dataset("celebahq")
 def load_celebahq(
     root: str | Path | None = None,
     split: Split = "test",

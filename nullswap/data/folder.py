@@ -37,6 +37,7 @@ from tqdm import tqdm
 from nullswap.assets import cache_root
 from nullswap.atomic import write_text
 from nullswap.data.base import FaceSet, save_png
+from nullswap.data.registry import register_dataset
 from nullswap.faces.align import LOW_RESOLUTION_EYE_DISTANCE, align_face
 from nullswap.faces.detect import (
     FaceInputError,
@@ -307,6 +308,7 @@ def folder_items(
     return items, identity
 
 
+@register_dataset("folder")
 def load_folder(
     root: str | Path,
     split: str = "all",

@@ -33,6 +33,7 @@ from nullswap.data.folder import (
     faceset_from_records,
     select_items,
 )
+from nullswap.data.registry import register_dataset
 
 Split = Literal["all", "devtrain", "devtest", "people", "pairs"]
 ENV_ROOT = "NULLSWAP_LFW_ROOT"
@@ -148,6 +149,7 @@ def lfw_items(root: str | Path | None = None, split: Split = "all") -> tuple[lis
     return chosen, info
 
 
+@register_dataset("lfw")
 def load_lfw(
     root: str | Path | None = None,
     split: Split = "all",
