@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "FaceSet": "nullswap.data.base",
-    "DatasetNotFoundError": "nullswap.data.folder",
+    "DatasetNotFoundError": "nullswap.data.aligned_cache",
     "load_folder": "nullswap.data.folder",
     "load_celebahq": "nullswap.data.celebahq",
     "load_lfw": "nullswap.data.lfw",
@@ -44,9 +44,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from nullswap.data.aligned_cache import DatasetNotFoundError
     from nullswap.data.base import FaceSet
     from nullswap.data.celebahq import load_celebahq
-    from nullswap.data.folder import DatasetNotFoundError, load_folder
+    from nullswap.data.folder import load_folder
     from nullswap.data.lfw import load_lfw
     from nullswap.data.offline import load_offline
     from nullswap.data.offline_build import build_offline
