@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -132,3 +132,17 @@ class CachedSet:
             [r["key"] for r in records],
             notes,
         )
+
+
+def fixed_set_entry(load: Callable[[Split, bool], FaceSet]) -> Callable[..., FaceSet]:
+    """The registry entry of a fixed, built set (``sample``, ``offline``): ``split`` and ``views``.
+
+    Options of the sets read from disk (``root``, ``max_images``) do not apply to a fixed set and are
+    ignored: callers that want fewer faces take a subset.
+    """
+
+    def entry(split: Split, views: bool = False, **not_applicable: object) -> FaceSet:
+        return load(split, bool(views))
+
+    entry.__doc__ = load.__doc__
+    return entry

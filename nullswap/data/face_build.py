@@ -147,22 +147,23 @@ def build_cached_set(
     store: CachedSet,
     config: dict[str, object],
     build_into: Callable[[Path], dict],
+    describe: Callable[[dict], str],
     *,
-    work: Path,
     resumable: bool,
     force: bool,
     progress: bool,
-    describe: Callable[[dict], str],
 ) -> Path:
     """Build ``store`` with ``build_into(work)`` (the manifest without its configuration) unless a
     complete set of the same configuration is there already (``force`` rebuilds), and return its folder.
 
-    A ``resumable`` build keeps ``work`` when interrupted, so that the next one continues from the steps
-    ``build_into`` saved there; any other build starts from an empty ``work`` and removes it on failure.
+    A ``resumable`` build works in ``.<name>.partial-<config hash>`` and keeps it when interrupted, so
+    that the next one continues from the steps ``build_into`` saved there; any other build works in an
+    empty ``.<name>.tmp-<pid>`` and removes it on failure.
     ``describe(manifest)`` is what the build says about an existing or new set.
     """
     expected = config_hash(config)
     final = store.directory
+    work = final.parent / (f".{store.name}.partial-{expected}" if resumable else f".{store.name}.tmp-{os.getpid()}")
     with store.locked(exclusive=True):
         existing = store.complete_manifest(expected)
         if existing is not None and not force:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 from nullswap.data.base import FaceSet
-from nullswap.data.cached_set import Split
+from nullswap.data.cached_set import Split, fixed_set_entry
 from nullswap.data.face_build import build_and_report, config_hash
 from nullswap.data.offline_build import OFFLINE, build_offline, offline_config
 from nullswap.data.registry import register_dataset
@@ -49,11 +49,7 @@ def load_offline(split: Split = "all", views: bool = False) -> FaceSet:
     return OFFLINE.load(split, views, DESCRIPTION, VIEWS_WARNING)
 
 
-@register_dataset("offline")
-def offline_dataset(split: Split, views: bool = False, **not_applicable: object) -> FaceSet:
-    """The registry's entry.  Options of the sets read from disk (``root``, ``max_images``) do not
-    apply to this fixed set and are ignored: callers that want fewer faces take a subset."""
-    return load_offline(split, views=bool(views))
+register_dataset("offline")(fixed_set_entry(load_offline))
 
 
 def main(argv: list[str] | None = None) -> int:

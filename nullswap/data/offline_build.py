@@ -33,6 +33,7 @@ Cache
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
 import time
@@ -436,14 +437,5 @@ def build_offline(force: bool = False, progress: bool = True) -> Path:
     interrupted build resumes from its saved steps; ``force`` starts over.  Raises
     :class:`nullswap.assets.AssetError` when a registry archive is neither cached nor downloadable.
     """
-    config = offline_config()
-    return build_cached_set(
-        OFFLINE,
-        config,
-        lambda work: _build_into(work, progress),
-        work=OFFLINE.directory.parent / f".offline.partial-{config_hash(config)}",
-        resumable=True,
-        force=force,
-        progress=progress,
-        describe=_describe,
-    )
+    build = functools.partial(_build_into, progress=progress)
+    return build_cached_set(OFFLINE, offline_config(), build, _describe, resumable=True, force=force, progress=progress)

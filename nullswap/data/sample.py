@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 
 from nullswap.data.base import FaceSet
-from nullswap.data.cached_set import Split
+from nullswap.data.cached_set import Split, fixed_set_entry
 from nullswap.data.face_build import build_and_report, config_hash
 from nullswap.data.registry import register_dataset
 from nullswap.data.sample_build import DEFAULT_VIEWS, SAMPLE, build_sample, sample_config
@@ -54,11 +54,7 @@ def load_sample(split: Split = "all", views: bool = False) -> FaceSet:
     return SAMPLE.load(split, views, DESCRIPTION, VIEWS_WARNING)
 
 
-@register_dataset("sample")
-def sample_dataset(split: Split, views: bool = False, **not_applicable: object) -> FaceSet:
-    """The registry's entry.  Options of the sets read from disk (``root``, ``max_images``) do not
-    apply to this fixed set and are ignored: callers that want fewer faces take a subset."""
-    return load_sample(split, views=bool(views))
+register_dataset("sample")(fixed_set_entry(load_sample))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ Cache
 from __future__ import annotations
 
 import dataclasses
-import os
+import functools
 import time
 from pathlib import Path
 
@@ -214,13 +214,5 @@ def build_sample(force: bool = False, views: int = DEFAULT_VIEWS, progress: bool
     """
     if views < 0:
         raise ValueError("views must be ≥ 0")
-    return build_cached_set(
-        SAMPLE,
-        sample_config(views),
-        lambda work: _build_into(work, views, progress),
-        work=SAMPLE.directory.parent / f".sample.tmp-{os.getpid()}",
-        resumable=False,
-        force=force,
-        progress=progress,
-        describe=_describe,
-    )
+    build = functools.partial(_build_into, views=views, progress=progress)
+    return build_cached_set(SAMPLE, sample_config(views), build, _describe, resumable=False, force=force, progress=progress)
