@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +154,7 @@ def build_cached_set(
     force: bool,
     progress: bool,
 ) -> Path:
-    """Build ``store`` with ``build_into(work)`` (the manifest without its configuration) unless a
+    """Build ``store`` with ``build_into(work)`` (the manifest without timing and configuration) unless a
     complete set of the same configuration is there already (``force`` rebuilds), and return its folder.
 
     A ``resumable`` build works in ``.<name>.partial-<config hash>`` and keeps it when interrupted, so
@@ -177,7 +178,10 @@ def build_cached_set(
             print(f"resuming the {store.name} build in {work}", file=sys.stderr)
         work.mkdir(parents=True, exist_ok=True)
         try:
+            started = time.perf_counter()
             manifest = build_into(work)
+            manifest["build_seconds"] = round(time.perf_counter() - started, 2)
+            manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             manifest["config"] = config
             manifest["config_hash"] = expected
             write_text(work / "manifest.json", json.dumps(manifest, indent=1) + "\n")

@@ -36,7 +36,6 @@ import dataclasses
 import functools
 import json
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -338,7 +337,6 @@ def _counts(faces: list[dict], failures: list[dict]) -> dict[str, object]:
 
 
 def _build_into(work: Path, progress: bool) -> dict[str, object]:
-    started = time.perf_counter()
     units = _Units(work)
     faces: list[dict] = []
     warnings: list[str] = []
@@ -416,8 +414,6 @@ def _build_into(work: Path, progress: bool) -> dict[str, object]:
         "warnings": warnings,
         "failures": failures,
         "sample_config_hash": sample_hash,
-        "build_seconds": round(time.perf_counter() - started, 2),
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import time
 from pathlib import Path
 
 import numpy as np
@@ -137,7 +136,6 @@ def _counts(faces: list[dict], multi_photo: set[str], failures: list[dict]) -> d
 
 
 def _build_into(directory: Path, views: int, progress: bool) -> dict[str, object]:
-    started = time.perf_counter()
     faces: list[dict] = []
     warnings: list[str] = []
     failures: list[dict] = []
@@ -192,8 +190,6 @@ def _build_into(directory: Path, views: int, progress: bool) -> dict[str, object
         "excluded": [{"archive": a, "member": m, "reason": r} for (a, m), r in EXCLUDED_PHOTOS.items()],
         "warnings": warnings,
         "failures": failures,
-        "build_seconds": round(time.perf_counter() - started, 2),
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
