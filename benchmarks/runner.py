@@ -35,11 +35,11 @@ from benchmarks.cells import (
     visual_cell,
 )
 from benchmarks.store import CellKey, CellOutput, ResultStore, config_hash, json_safe
+from nullswap.data.registry import available as available_datasets
 
 log = logging.getLogger("benchmarks")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("table1", "table2", "table4", "table5")
-DATASETS = ("celebahq", "lfw", "sample", "offline", "folder")
 PERCEPTUAL = ("lpips-alex", "stlpips-alex")
 #: dataset keys that locate files without changing which images are measured (kept out of the hash)
 _LOCATION_KEYS = ("root",)
@@ -104,8 +104,9 @@ def validate(
     if cfg["table"] not in TABLES:
         raise BenchmarkError(f"table must be one of {', '.join(TABLES)}, got {cfg['table']!r}")
     dataset = cfg["dataset"]
-    if not isinstance(dataset, Mapping) or dataset.get("name") not in DATASETS:
-        raise BenchmarkError(f"dataset.name must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    datasets = available_datasets()
+    if not isinstance(dataset, Mapping) or dataset.get("name") not in datasets:
+        raise BenchmarkError(f"dataset.name must be one of {', '.join(datasets)}, got {dataset!r}")
     if dataset.get("name") == "folder" and dataset.get("root") in (None, "", "???"):
         raise BenchmarkError("dataset=folder needs dataset.root=PATH (a folder of face photos)")
     if cfg.get("perceptual") not in (None, *PERCEPTUAL):
