@@ -29,8 +29,11 @@ from typing import Any
 
 import submitit
 
-from benchmarks.cells import BenchmarkError, ProtectorSpec
-from benchmarks.runner import Job, RunReport, check_checkpoints, plan_missing, to_plain, write_gitignore
+from benchmarks.errors import BenchmarkError, user_errors
+from benchmarks.execute import RunReport, write_gitignore
+from benchmarks.plan import Job, plan_missing, to_plain
+from benchmarks.protector_options import check_checkpoints
+from benchmarks.specs import ProtectorSpec
 from benchmarks.status import submissions_path
 from benchmarks.store import now_iso
 from nullswap import cluster
@@ -205,15 +208,13 @@ def submit_or_exit(
     specs: Callable[[Mapping[str, Any]], list[ProtectorSpec]] | None = None,
 ) -> Submission | None:
     """The ``cluster=slurm|dry-run`` branch of the table entry points: errors end with their message."""
-    from benchmarks.runner import _user_errors
-
     mode = str(cfg.get("cluster"))
     try:
         if mode not in ("slurm", "dry-run"):
             raise BenchmarkError(f"cluster must be slurm, dry-run or null, got {mode!r}")
         launcher = hydra_launcher()
         return submit(cfg, launcher, runner=runner, specs=specs, dry_run=mode == "dry-run")
-    except (*_user_errors(), cluster.ClusterConfigError, submitit.core.utils.FailedJobError) as exc:
+    except (*user_errors(), cluster.ClusterConfigError, submitit.core.utils.FailedJobError) as exc:
         if os.environ.get("NULLSWAP_TRACEBACK"):
             raise
         print(f"\nerror ({type(exc).__name__}): {exc}", file=sys.stderr)

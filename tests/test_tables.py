@@ -14,9 +14,10 @@ import pytest
 from PIL import Image
 
 from benchmarks import paper, tables
-from benchmarks.cells import Components
-from benchmarks.runner import CONFIG_DIR, REPO_ROOT, register_resolvers, run
+from benchmarks.cli import CONFIG_DIR, REPO_ROOT, register_resolvers
+from benchmarks.execute import run
 from benchmarks.store import CellKey, CellOutput, ResultStore, config_hash
+from benchmarks.workspace import Components
 from nullswap.data.base import FaceSet
 from tests.sample_subsets import balanced_sample_views
 
