@@ -90,7 +90,7 @@ def compute_cells(store: ResultStore, cells: Sequence[tuple[CellKey, dict, Calla
 def finish(root: Path, cfg: Mapping[str, Any], report: RunReport) -> RunReport:
     """Rebuild the experiment's tables and figures from its cells (unless ``build_tables: false``)."""
     if cfg.get("build_tables", True):
-        from benchmarks.tables import build_tables
+        from benchmarks.report.write import build_tables
 
         report.outputs = build_tables(root)
     return report

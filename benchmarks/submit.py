@@ -61,8 +61,8 @@ class CellsTask(submitit.helpers.Checkpointable):
 
 
 def build_tables_task(root: str) -> list[str]:
-    """The dependent job: tables and figures from the cells present (:func:`benchmarks.tables.build_tables`)."""
-    from benchmarks.tables import build_tables
+    """The dependent job: tables and figures from the cells present (:func:`benchmarks.report.write.build_tables`)."""
+    from benchmarks.report.write import build_tables
 
     return [str(p) for p in build_tables(Path(root))]
 
@@ -128,7 +128,7 @@ def submit(
     table = str(cfg["table"])
     if not pending:
         print(f"{root}: all {len(jobs)} cells of {table} are present; nothing to submit "
-              f"(tables: python -m benchmarks.tables {root})", file=out)
+              f"(tables: python -m benchmarks.report {root})", file=out)
         return None
     check_checkpoints([job.protector for job in pending if job.protector is not None])
     groups = group_cells(pending, str(cfg.get("cluster_group") or "protector"))

@@ -471,7 +471,7 @@ def write_readme(root: Path, command: str, invocation_s: float, load: tuple[floa
         lines += [table.read_text().strip(), ""]
     lines += [
         "Each number comes from one cell file under `cells/` (git commit, resolved config, weight sha256s,",
-        "package versions, per-pair outcomes and similarities); `python -m benchmarks.tables "
+        "package versions, per-pair outcomes and similarities); `python -m benchmarks.report "
         f"{root.name}` rebuilds the tables from them.",
         "",
     ]
