@@ -51,6 +51,7 @@ from benchmarks.plan import (
     selected,
     to_plain,
 )
+from benchmarks.report.formatting import made_with
 from benchmarks.specs import ProtectorSpec, RecognizerSpec
 from benchmarks.store import (
     CellKey,
@@ -447,12 +448,7 @@ def write_readme(root: Path, command: str, invocation_s: float, load: tuple[floa
     lines = [
         "# Table 3 (face swapping)",
         "",
-        "Made with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
+        *made_with(command),
         f"This invocation took {invocation_s:.0f} s (1-minute load average {load[0]:.1f} at the start, "
         f"{load[1]:.1f} at the end, on {os.cpu_count()} CPU cores). Wall time of each cell when it was "
         "computed (protecting the test faces, both swaps and the embeddings; from each cell's provenance):",

@@ -208,6 +208,18 @@ class Workspace:
                 path, images=self.faceset.images[idx], keys=np.array([self.faceset.keys[i] for i in idx])
             )
 
+    def _cached(self, path: Path, array: str) -> tuple[np.ndarray, dict[str, Any]] | None:
+        """``array`` of the cache file ``path`` and its ``.json`` metadata, when both exist and were made
+        from this data set's images (same keys, same order); None means it has to be computed."""
+        meta_path = path.with_suffix(".json")
+        if not (path.is_file() and meta_path.is_file()):
+            return None
+        with np.load(path) as data:
+            values, keys = data[array], data["keys"].tolist()
+        if keys != list(self.faceset.keys):
+            return None
+        return values, json.loads(meta_path.read_text()) | {"cached": True}
+
     def protected(self, spec: ProtectorSpec) -> tuple[np.ndarray, dict[str, Any]]:
         """Protected uint8 images of the whole data set (from the cache when present) and their metadata."""
         if spec.is_clean:
@@ -220,13 +232,11 @@ class Workspace:
             return self._protected[spec.tag]
         path = self.cache_dir / "protected" / f"{spec.tag}.npz"
         meta_path = path.with_suffix(".json")
+        found = self._cached(path, "images")
+        if found is not None:
+            self._protected[spec.tag] = found
+            return found
         if path.is_file() and meta_path.is_file():
-            with np.load(path) as data:
-                images, keys = data["images"], data["keys"].tolist()
-            if keys == list(self.faceset.keys):
-                meta = json.loads(meta_path.read_text()) | {"cached": True}
-                self._protected[spec.tag] = (images, meta)
-                return images, meta
             log.warning("cached protected images %s do not match the data set; recomputing", path)
         images, meta = self._protect(spec)
         _save_npz(path, images=images, keys=np.array(self.faceset.keys))
@@ -308,13 +318,10 @@ class Workspace:
             return self._embeddings[memo]
         path = self._embedding_path(rec, spec)
         meta_path = path.with_suffix(".json")
-        if path.is_file() and meta_path.is_file():
-            with np.load(path) as data:
-                embeddings, keys = data["embeddings"], data["keys"].tolist()
-            if keys == list(self.faceset.keys):
-                meta = json.loads(meta_path.read_text()) | {"cached": True}
-                self._embeddings[memo] = (embeddings, meta)
-                return embeddings, meta
+        found = self._cached(path, "embeddings")
+        if found is not None:
+            self._embeddings[memo] = found
+            return found
         images = self.faceset.images if images_tag == CLEAN else self.protected(spec)[0]
         model = self.recognizer(rec)
         t0 = time.perf_counter()

@@ -1,4 +1,5 @@
-"""How one table entry is written: a number to its digits, a dash where there is none, the paper beside it."""
+"""How report text is written: a number to its digits, a dash where there is none, the paper beside it,
+and the command that made a report."""
 
 from __future__ import annotations
 
@@ -22,3 +23,8 @@ def with_paper(measured: str, reference: str, label: str = "paper") -> str:
     if not reference.replace(DASH, "").replace("/", "").strip():
         return measured
     return f"{measured} ({label} {reference})"
+
+
+def made_with(command: str) -> list[str]:
+    """Markdown lines that give the command a report was made with, ready to copy."""
+    return ["Made with:", "", "```", command, "```", ""]

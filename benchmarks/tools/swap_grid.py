@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks.pairs import sample_pairs
 from benchmarks.report.figures import swap_grid
+from benchmarks.report.formatting import made_with
 from benchmarks.store import git_state, now_iso
 from nullswap.atomic import write_text
 from nullswap.data.base import FaceSet, to_uint8
@@ -75,12 +76,7 @@ def write_readme(record: dict[str, object], out: Path, command: str) -> Path:
         f"The swapper is a {swapper.get('kind')}.",
         f"{ok} of {len(pairs)} pairs swapped; the others show their outcome instead of a result.",
         "",
-        "Made with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
+        *made_with(command),
         f"Swap time {record['swap_seconds']} s for {len(pairs)} pairs on the CPU; "
         f"git {(record['git'] or {}).get('commit')}; {record['created']}.",
         "",
