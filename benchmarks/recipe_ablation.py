@@ -34,10 +34,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.cells import ProtectorSpec, resolve_device
-from benchmarks.runner import resolved_protector_options
+from benchmarks.protector_options import resolved_protector_options
+from benchmarks.specs import ProtectorSpec
 from benchmarks.store import atomic_write_text
 from benchmarks.tradeoff import add_drops, run_cells
+from benchmarks.workspace import resolve_device
 
 log = logging.getLogger("benchmarks.recipe_ablation")
 REPO = Path(__file__).resolve().parent.parent

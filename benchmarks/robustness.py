@@ -42,16 +42,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from benchmarks.cells import (
-    Components,
-    ProtectorSpec,
-    RecognizerSpec,
-    Workspace,
-    default_load_dataset,
-    resolve_device,
-)
-from benchmarks.runner import check_checkpoints, resolved_protector_options, write_gitignore
+from benchmarks.errors import user_errors
+from benchmarks.execute import write_gitignore
+from benchmarks.protector_options import check_checkpoints, resolved_protector_options
+from benchmarks.specs import ProtectorSpec, RecognizerSpec
 from benchmarks.store import atomic_write_json, environment, now_iso, weights_record
+from benchmarks.workspace import Components, Workspace, default_load_dataset, resolve_device
 from nullswap import degrade
 from nullswap.atomic import atomic_path, write_text
 from nullswap.faces.redetect import redetect_crop
@@ -337,8 +333,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.runner import _user_errors
-
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
     variants = {}
@@ -363,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         result = measure(cfg)
-    except (*_user_errors(), KeyError) as exc:
+    except (*user_errors(), KeyError) as exc:
         print(f"error ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 2
     for path in write_outputs(result, cfg.out):

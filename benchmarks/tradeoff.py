@@ -25,9 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.cells import ProtectorSpec, Workspace, resolve_device
-from benchmarks.runner import plan, resolved_protector_options, write_gitignore
+from benchmarks.execute import write_gitignore
+from benchmarks.plan import plan
+from benchmarks.protector_options import resolved_protector_options
+from benchmarks.specs import ProtectorSpec
 from benchmarks.store import ResultStore, atomic_write_text
+from benchmarks.workspace import Workspace, resolve_device
 
 log = logging.getLogger("benchmarks.tradeoff")
 REPO = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Measure the in-process protectors on the offline sample faces: ``python -m benchmarks.protector_sweep``.
+"""Measure the in-process protectors on the offline sample faces: ``python -m benchmarks.tools.protector_sweep``.
 
 For each protector setting — PGD at 1, 2, 4 and 8/255 (white box on the differentiable offline
 recognizers), random noise at a matched PSNR, and CMUA's mechanism applied with a *synthetic* pattern
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 import baselines
 from baselines._frames import measure, summarise
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RECOGNIZERS = ("dlib", "sface", "mobilefacenet")
 ATTACKED = ("dlib", "sface")
 
@@ -130,7 +130,7 @@ def markdown(rows: list[dict[str, object]], recognizers: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.protector_sweep",
+        prog="python -m benchmarks.tools.protector_sweep",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(rows, args.recognizers)
     record = {
         "what": "protector sweep on the offline sample test faces (fixed canonical crop, no re-detection)",
-        "command": "python -m benchmarks.protector_sweep " + " ".join(argv or []),
+        "command": "python -m benchmarks.tools.protector_sweep " + " ".join(argv or []),
         "git_commit": git_commit(),
         "torch": torch.__version__,
         "python": platform.python_version(),
