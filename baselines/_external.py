@@ -15,8 +15,9 @@ from typing import ClassVar
 
 import torch
 
-from baselines._frames import apply_delta, from_uint8, measure, quantize, resize, to_uint8
+from baselines._frames import apply_delta, measure, resize
 from baselines.base import Protector
+from nullswap.images import from_uint8, quantize, to_uint8
 from nullswap.upstream import ExternalRunError, ExternalRunner, UpstreamSpec
 
 #: where the baselines keep their drivers and environment specs (handed to the runner as absolute paths)

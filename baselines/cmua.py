@@ -25,10 +25,11 @@ import torch
 import torch.nn.functional as F
 
 from baselines import register_protector
-from baselines._frames import measure, quantize
+from baselines._frames import measure
 from baselines.base import Protector
 from nullswap import weights
 from nullswap.assets import human_size, sha256_of
+from nullswap.images import quantize
 from nullswap.weights import MissingWeightsError
 
 #: the budget CMUA was trained with, in its [-1, 1] units

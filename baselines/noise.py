@@ -15,16 +15,12 @@ import numpy as np
 import torch
 
 from baselines import register_protector
-from baselines._frames import from_uint8, measure, to_uint8
+from baselines._frames import measure
 from baselines.base import Protector
+from nullswap.images import from_uint8, to_uint8
 
 #: NullSwap's PSNR in the paper's Table 1 (41.31 dB): noise at the method's own distortion
 DEFAULT_TARGET_PSNR = 41.31
-
-
-def _psnr(reference: np.ndarray, noisy: np.ndarray) -> float:
-    mse = float(np.mean((noisy - reference) ** 2))
-    return float("inf") if mse == 0.0 else 10.0 * np.log10(255.0**2 / mse)
 
 
 def noise_at_psnr(
@@ -36,7 +32,7 @@ def noise_at_psnr(
 
     def realise(scale: float) -> tuple[np.ndarray, float]:
         noisy = np.clip(np.round(ref + scale * unit_noise), 0.0, 255.0)
-        return noisy, _psnr(ref, noisy)
+        return noisy, psnr(ref, noisy)
 
     rms = 255.0 / 10.0 ** (target / 20.0)
     hi = rms / max(float(np.sqrt(np.mean(unit_noise**2))), 1e-12)

@@ -34,7 +34,8 @@ import torch
 
 from benchmarks.store import CellOutput, atomic_write_json, config_hash, now_iso, weights_record
 from nullswap.atomic import atomic_path
-from nullswap.data.base import FaceSet, to_uint8
+from nullswap.data.base import FaceSet
+from nullswap.images import to_uint8
 from nullswap.metrics.embedding import embed_images
 from nullswap.metrics.identification import PROTOCOL, identify
 from nullswap.metrics.visual import visual_quality

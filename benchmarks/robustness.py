@@ -110,7 +110,7 @@ def _swap_rows(workspace: Workspace, spec: ProtectorSpec, transform: str, crops:
     import torch
 
     import swappers
-    from nullswap.data.base import to_uint8
+    from nullswap.images import to_uint8
     from nullswap.metrics.swap import swap_similarity
 
     faces = workspace.faceset

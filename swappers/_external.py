@@ -16,7 +16,7 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from nullswap.data.base import to_uint8
+from nullswap.images import to_uint8
 from nullswap.upstream import ExternalRunner, UpstreamSpec
 from swappers.base import STATUSES, Swapper, SwapResult
 

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import torch
 
-from nullswap.data.base import to_uint8
+from nullswap.images import to_uint8
 from swappers import register_swapper
 from swappers._warp import face_mask, match_colour, seamless_blend, triangles, warp_piecewise_affine
 from swappers.base import Swapper, SwapResult

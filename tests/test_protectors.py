@@ -17,8 +17,8 @@ import yaml
 
 import baselines
 from baselines._external import ExternalProtector
-from baselines._frames import to_uint8
 from baselines.cmua import load_perturbation
+from nullswap.images import psnr, to_uint8
 from nullswap.weights import MissingWeightsError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "nullswap" / "conf" / "protector"
@@ -29,11 +29,6 @@ def faces(canonical_faces: dict[str, torch.Tensor]) -> torch.Tensor:
     """Four real people in the canonical frame, on the uint8 grid."""
     batch = torch.stack([canonical_faces[k] for k in ("obama", "biden", "t1_0", "t1_3")])
     return torch.round(batch * 255.0) / 255.0
-
-
-def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / mse))
 
 
 def linf_255(clean: torch.Tensor, protected: torch.Tensor) -> int:
@@ -74,9 +69,9 @@ def test_noise_hits_its_target_psnr_on_every_face_after_uint8_rounding(
     clean_u8, out_u8 = to_uint8(faces), to_uint8(out)
     assert torch.equal(out, torch.round(out * 255) / 255)  # on the grid: exactly what a PNG stores
     for a, b in zip(clean_u8, out_u8):
-        assert abs(psnr_uint8(a, b) - target) <= 0.05
+        assert abs(psnr(a, b) - target) <= 0.05
     assert [round(r["psnr"], 6) for r in protector.last_stats] == [
-        round(psnr_uint8(a, b), 6) for a, b in zip(clean_u8, out_u8)
+        round(psnr(a, b), 6) for a, b in zip(clean_u8, out_u8)
     ]
 
 
