@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from baselines import register_protector
-from baselines._frames import measure
 from baselines.base import Protector
 from nullswap.images import from_uint8, to_uint8
 
@@ -90,10 +89,8 @@ class Noise(Protector):
         self.seed = int(seed)
         self.record_stats = record_stats
         self.rng = np.random.default_rng(self.seed)
-        self.last_stats: list[dict[str, float]] = []
 
-    def protect(self, images: torch.Tensor) -> torch.Tensor:
-        self.check_images(images)
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
         clean = to_uint8(images)
         outputs, realised = [], []
         for reference in clean:
@@ -104,10 +101,8 @@ class Noise(Protector):
             noisy, psnr, scale = noise_at_psnr(reference, unit, self.target_psnr, self.tolerance)
             outputs.append(noisy)
             realised.append({"psnr_target_realised": psnr, "noise_scale_255": scale})
-        protected = from_uint8(outputs, like=images)
-        if self.record_stats:
-            self.last_stats = [dict(m, **r) for m, r in zip(measure(images, protected), realised)]
-        return protected
+        self.forward_stats = realised
+        return from_uint8(outputs, like=images)
 
     def describe(self) -> dict[str, object]:
         return {

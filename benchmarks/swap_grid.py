@@ -19,7 +19,8 @@ from benchmarks.figures import swap_grid
 from benchmarks.pairs import sample_pairs
 from benchmarks.store import git_state, now_iso
 from nullswap.atomic import write_text
-from nullswap.data.base import FaceSet, to_uint8
+from nullswap.data.base import FaceSet
+from nullswap.images import to_uint8
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

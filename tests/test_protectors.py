@@ -181,7 +181,7 @@ def _accepted_options(name: str) -> set[str]:
     factory = baselines.REGISTRY.get(name)
     accepted = set(inspect.signature(factory.__init__).parameters) - {"self", "driver_options"}
     if issubclass(factory, ExternalProtector):
-        accepted |= set(factory.default_options())
+        accepted |= set(factory.default_options)
         accepted.discard("kwargs")
     return accepted
 
