@@ -24,6 +24,7 @@ from baselines._frames import project_linf
 from baselines.base import Protector
 from nullswap.recognizers import Recognizer
 from nullswap.recognizers import load as load_recognizer
+from nullswap.runtime import device_name
 
 DEFAULT_RECOGNIZERS = ("dlib", "sface")
 
@@ -81,9 +82,7 @@ class PGD(Protector):
         self.random_start = bool(random_start)
         self.seed = int(seed)
         self.batch_size = max(1, int(batch_size))
-        self.device = (
-            device if device not in (None, "auto") else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
+        self.device = device_name(device or "auto")
         self.quantize = bool(quantize)
         self.progress = bool(progress)
         self.record_stats = bool(record_stats)

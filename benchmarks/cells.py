@@ -21,7 +21,6 @@ import hashlib
 import inspect
 import json
 import logging
-import random
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +38,7 @@ from nullswap.images import to_uint8
 from nullswap.metrics.embedding import embed_images
 from nullswap.metrics.identification import PROTOCOL, identify
 from nullswap.metrics.visual import visual_quality
+from nullswap.runtime import device_name, seed_everything
 
 log = logging.getLogger("benchmarks")
 PREVIEW_IMAGES = 6
@@ -170,19 +170,11 @@ class Components:
 
 
 def resolve_device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise BenchmarkError(
-            f"device={name} was asked for but torch sees no CUDA device; use device=cpu or auto"
-        )
-    return name
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    """:func:`nullswap.runtime.device_name`, its refusal reported as a :class:`BenchmarkError`."""
+    try:
+        return device_name(name)
+    except ValueError as exc:
+        raise BenchmarkError(str(exc)) from exc
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

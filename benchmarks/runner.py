@@ -35,9 +35,9 @@ from benchmarks.cells import (
     visual_cell,
 )
 from benchmarks.store import CellKey, CellOutput, ResultStore, config_hash, json_safe
+from nullswap.provenance import REPO_ROOT
 
 log = logging.getLogger("benchmarks")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("table1", "table2", "table4", "table5")
 DATASETS = ("celebahq", "lfw", "sample", "offline", "folder")
 PERCEPTUAL = ("lpips-alex", "stlpips-alex")

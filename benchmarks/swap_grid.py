@@ -21,8 +21,7 @@ from benchmarks.store import git_state, now_iso
 from nullswap.atomic import write_text
 from nullswap.data.base import FaceSet
 from nullswap.images import to_uint8
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from nullswap.provenance import REPO_ROOT
 
 
 def make_swap_grid(swapper_name: str, faces: FaceSet, n_pairs: int, seed: int, out: Path) -> dict[str, object]:

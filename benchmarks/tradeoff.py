@@ -28,9 +28,9 @@ import pandas as pd
 from benchmarks.cells import ProtectorSpec, Workspace, resolve_device
 from benchmarks.runner import plan, resolved_protector_options, write_gitignore
 from benchmarks.store import ResultStore, atomic_write_text
+from nullswap.provenance import REPO_ROOT as REPO
 
 log = logging.getLogger("benchmarks.tradeoff")
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RECOGNIZERS = ["dlib", "sface", "mobilefacenet", "dlib-cpp@redetect"]
 TRAINED = {"dlib", "sface"}
 
