@@ -16,7 +16,7 @@ import torch
 
 from baselines import register_protector
 from baselines.base import Protector
-from nullswap.images import from_uint8, to_uint8
+from nullswap.images import from_uint8, psnr, to_uint8
 
 #: NullSwap's PSNR in the paper's Table 1 (41.31 dB): noise at the method's own distortion
 DEFAULT_TARGET_PSNR = 41.31
@@ -36,25 +36,25 @@ def noise_at_psnr(
     rms = 255.0 / 10.0 ** (target / 20.0)
     hi = rms / max(float(np.sqrt(np.mean(unit_noise**2))), 1e-12)
     lo = 0.0
-    noisy, psnr = realise(hi)
+    noisy, db = realise(hi)
     expansions = 0
-    while psnr > target:  # clipping ate part of the noise: widen the bracket
+    while db > target:  # clipping ate part of the noise: widen the bracket
         lo, hi = hi, hi * 2.0
-        noisy, psnr = realise(hi)
+        noisy, db = realise(hi)
         expansions += 1
         if expansions > 30:
             raise ValueError(
-                f"noise cannot reach {target} dB on this image (saturated pixels?); best {psnr:.2f} dB"
+                f"noise cannot reach {target} dB on this image (saturated pixels?); best {db:.2f} dB"
             )
-    best = (noisy, psnr, hi)
+    best = (noisy, db, hi)
     for _ in range(max_iter):
         if abs(best[1] - target) <= tolerance:
             break
         mid = 0.5 * (lo + hi)
-        noisy, psnr = realise(mid)
-        if abs(psnr - target) < abs(best[1] - target):
-            best = (noisy, psnr, mid)
-        if psnr > target:
+        noisy, db = realise(mid)
+        if abs(db - target) < abs(best[1] - target):
+            best = (noisy, db, mid)
+        if db > target:
             lo = mid
         else:
             hi = mid
