@@ -193,3 +193,32 @@ def test_every_protector_has_a_config_whose_keys_its_class_accepts(name: str):
     assert config["name"] == name
     unknown = set(config) - {"name"} - _accepted_options(name)
     assert not unknown, f"{name}.yaml has keys its class does not accept: {sorted(unknown)}"
+
+
+# ---- the contract the base class enforces ----------------------------------------------------------
+class _Returns(baselines.Protector):
+    """A protector whose ``forward`` hands back whatever it was told to (for the base class's checks)."""
+
+    name = "returns"
+
+    def __init__(self, make) -> None:
+        self.make = make
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.make(images)
+
+
+def test_protect_checks_input_and_output_and_records_the_distortion():
+    images = torch.full((2, 3, 8, 8), 0.5)
+    shifted = _Returns(lambda x: x + 2.0 / 255.0)
+    out = shifted.protect(images)
+    assert [round(r["linf_255"]) for r in shifted.last_stats] == [2, 2]
+    assert torch.equal(out, images + 2.0 / 255.0)
+    with pytest.raises(ValueError, match="RGB"):
+        shifted.protect(torch.zeros(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="returned"):
+        _Returns(lambda x: x[:1]).protect(images)
+    with pytest.raises(ValueError, match="NaN"):
+        _Returns(lambda x: x * float("nan")).protect(images)
+    with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
+        _Returns(lambda x: x + 1.0).protect(images)
