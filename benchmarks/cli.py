@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from benchmarks.errors import user_errors
 from benchmarks.execute import RunReport, run
 from benchmarks.specs import ProtectorSpec
+from nullswap.provenance import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "nullswap" / "conf" / "benchmark"
 
 

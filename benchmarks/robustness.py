@@ -53,9 +53,9 @@ from nullswap.atomic import atomic_path, write_text
 from nullswap.faces.redetect import redetect_crop
 from nullswap.metrics.embedding import embed_images
 from nullswap.metrics.identification import PROTOCOL, identify
+from nullswap.provenance import REPO_ROOT
 
 log = logging.getLogger("benchmarks")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "results" / "robustness"
 PROTECTORS = ("clean", "noise", "pgd", "nullswap")
 RECOGNIZERS = ("dlib", "sface", "mobilefacenet")
@@ -108,7 +108,7 @@ def _swap_rows(workspace: Workspace, spec: ProtectorSpec, transform: str, crops:
     import torch
 
     import swappers
-    from nullswap.data.base import to_uint8
+    from nullswap.images import to_uint8
     from nullswap.metrics.swap import swap_similarity
 
     faces = workspace.faceset

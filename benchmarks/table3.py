@@ -65,7 +65,7 @@ from benchmarks.store import (
 )
 from benchmarks.workspace import Components, Workspace, resolve_device
 from nullswap.atomic import atomic_path
-from nullswap.data.base import to_uint8
+from nullswap.images import to_uint8
 from nullswap.metrics.embedding import embed_images, normalize_rows, valid_rows
 from nullswap.metrics.swap import swap_similarity_from_embeddings
 

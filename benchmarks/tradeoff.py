@@ -31,9 +31,9 @@ from benchmarks.protector_options import resolved_protector_options
 from benchmarks.specs import ProtectorSpec
 from benchmarks.store import ResultStore, atomic_write_text
 from benchmarks.workspace import Workspace, resolve_device
+from nullswap.provenance import REPO_ROOT as REPO
 
 log = logging.getLogger("benchmarks.tradeoff")
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RECOGNIZERS = ["dlib", "sface", "mobilefacenet", "dlib-cpp@redetect"]
 TRAINED = {"dlib", "sface"}
 

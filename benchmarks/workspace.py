@@ -21,7 +21,6 @@ import hashlib
 import inspect
 import json
 import logging
-import random
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -36,8 +35,10 @@ from benchmarks.errors import BenchmarkError
 from benchmarks.specs import CLEAN, ProtectorSpec, RecognizerSpec
 from benchmarks.store import atomic_write_json, now_iso, weights_record
 from nullswap.atomic import atomic_path
-from nullswap.data.base import FaceSet, to_uint8
+from nullswap.data.base import FaceSet
+from nullswap.images import to_uint8
 from nullswap.metrics.embedding import embed_images
+from nullswap.runtime import device_name, seed_everything
 
 log = logging.getLogger("benchmarks")
 PREVIEW_IMAGES = 6
@@ -95,19 +96,11 @@ class Components:
 
 
 def resolve_device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise BenchmarkError(
-            f"device={name} was asked for but torch sees no CUDA device; use device=cpu or auto"
-        )
-    return name
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    """:func:`nullswap.runtime.device_name`, its refusal reported as a :class:`BenchmarkError`."""
+    try:
+        return device_name(name)
+    except ValueError as exc:
+        raise BenchmarkError(str(exc)) from exc
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

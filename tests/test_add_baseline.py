@@ -17,7 +17,7 @@ import torch
 
 import baselines
 from baselines._config import config_path, protector_defaults, protector_options
-from baselines._frames import to_uint8
+from nullswap.images import to_uint8
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "adding-a-baseline.md"
 NAME = "blur_guide_example"  # renamed from the guide's "blur" so that a real baselines/blur.py cannot clash

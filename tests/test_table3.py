@@ -20,7 +20,7 @@ class SourcePaste(Swapper):
     name = "source_paste"
     kind = "test stand-in"
 
-    def swap(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
+    def forward(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
         status = ["failed"] + ["ok"] * (len(sources) - 1)
         return SwapResult(sources.clone(), status, ["stand-in failure"] + [""] * (len(sources) - 1))
 

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from nullswap.assets import cache_root
+from nullswap.provenance import REPO_ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "results"
 EXPERIMENT = "demo"
 PROTECTORS = ["clean", "noise", "pgd", "nullswap"]

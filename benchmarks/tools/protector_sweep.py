@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -27,8 +26,8 @@ import torch.nn.functional as F
 
 import baselines
 from baselines._frames import measure, summarise
+from nullswap.provenance import REPO_ROOT, git_commit
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RECOGNIZERS = ("dlib", "sface", "mobilefacenet")
 ATTACKED = ("dlib", "sface")
 
@@ -91,13 +90,6 @@ def cosine_table(
                 "below_threshold": None if threshold is None else float((cos < threshold).float().mean()),
             }
     return out
-
-
-def git_commit() -> str | None:
-    proc = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return proc.stdout.strip() or None
 
 
 def markdown(rows: list[dict[str, object]], recognizers: list[str]) -> str:

@@ -13,7 +13,6 @@ import argparse
 import itertools
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,9 +21,10 @@ import torch
 
 from nullswap import recognizers
 from nullswap.data.sample import load_sample
+from nullswap.provenance import REPO_ROOT as REPO
+from nullswap.provenance import git_commit
 from nullswap.weights import MissingWeightsError
 
-REPO = Path(__file__).resolve().parents[2]
 OFFLINE = ["dlib", "dlib-cpp", "sface", "sface-onnx", "mobilefacenet"]
 PAPER = ["arcface", "facenet", "facenet512", "vggface", "sface-deepface", "facenet-vggface2", "arcface-insightface"]
 #: converted model → its reference runtime
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = measure(args.names, args.threads)
     faces = len(load_sample("all"))
     args.out.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    commit = git_commit() or ""
     provenance = {"git_commit": commit, "torch": torch.__version__, "python": platform.python_version(),
                   "machine": platform.machine(), "processor": platform.processor(), "threads": args.threads,
                   "created": time.strftime("%Y-%m-%dT%H:%M:%S")}

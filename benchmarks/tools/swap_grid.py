@@ -20,9 +20,9 @@ from benchmarks.report.figures import swap_grid
 from benchmarks.report.formatting import made_with
 from benchmarks.store import git_state, now_iso
 from nullswap.atomic import write_text
-from nullswap.data.base import FaceSet, to_uint8
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from nullswap.data.base import FaceSet
+from nullswap.images import to_uint8
+from nullswap.provenance import REPO_ROOT
 
 
 def make_swap_grid(swapper_name: str, faces: FaceSet, n_pairs: int, seed: int, out: Path) -> dict[str, object]:
