@@ -44,7 +44,7 @@ lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check .
 
 demo: sample  ## the main job on the embedded offline default (writes results/demo/)
-	$(PY) -m benchmarks.demo
+	$(PY) -m benchmarks.tools.demo
 
 # CLUSTER=slurm submits the missing cells as a Slurm job array with the profile slurm/$(PROFILE).yaml
 # (CLUSTER=dry-run prints the sbatch scripts); ARGS passes Hydra overrides, e.g.
@@ -69,4 +69,4 @@ robustness: sample  ## cloaks after JPEG, resizing, blur, screenshots and purifi
 	$(PY) -m benchmarks.robustness
 
 tables: $(STAMP)  ## rebuild every results/<experiment>/tables from its cell files only
-	for dir in results/*/cells; do $(PY) -m benchmarks.tables $$(dirname $$dir); done
+	for dir in results/*/cells; do $(PY) -m benchmarks.report $$(dirname $$dir); done

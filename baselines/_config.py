@@ -13,7 +13,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "nullswap" / "conf" / "protector"
+from nullswap.provenance import REPO_ROOT
+
+CONF_DIR = REPO_ROOT / "nullswap" / "conf" / "protector"
 
 
 def config_path(name: str) -> Path:

@@ -15,19 +15,17 @@ from typing import ClassVar
 
 import torch
 
-from baselines._frames import apply_delta, from_uint8, measure, quantize, resize, to_uint8
+from baselines._frames import apply_delta, resize
 from baselines.base import Protector
-from nullswap.upstream import ExternalRunError, ExternalRunner, UpstreamSpec
+from nullswap.images import from_uint8, quantize, to_uint8
+from nullswap.upstream import ExternalRunError
+from nullswap.upstream.adapter import UpstreamAdapter, package_dirs
 
 #: where the baselines keep their drivers and environment specs (handed to the runner as absolute paths)
-DRIVERS_DIR = Path(__file__).resolve().parent / "drivers"
-ENVS_DIR = Path(__file__).resolve().parent / "envs"
+DRIVERS_DIR, ENVS_DIR = package_dirs(__file__)
 
 
-class ExternalProtector(Protector):
-    spec: ClassVar[UpstreamSpec]
-    #: side of the square frame the upstream works in (its training resolution)
-    frame_size: ClassVar[int] = 256
+class ExternalProtector(UpstreamAdapter, Protector):
     #: driver modes this adapter accepts (first = default); empty when the driver has one mode
     modes: ClassVar[tuple[str, ...]] = ()
 
@@ -58,53 +56,29 @@ class ExternalProtector(Protector):
         elif mode is not None:
             raise ValueError(f"{self.name} has no modes")
         self.mode = mode
-        self.device = device
-        self.seed = int(seed)
-        self.timeout = float(timeout)
-        self.chunk = max(1, int(chunk))
-        self.run_dir = Path(run_dir) if run_dir is not None else None
         self.record_stats = bool(record_stats)
-        self.options = self.validate_options(dict(driver_options))
-        self.runner = ExternalRunner(self.spec, root, checkout=checkout, python=python)
-        self.last_stats: list[dict[str, object]] = []
-        self.last_info: dict[str, object] = {}
+        self.setup_upstream(root=root, checkout=checkout, python=python, device=device, seed=seed,
+                            timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options)
         if check:
             self.runner.check(self.mode)
-
-    def validate_options(self, options: dict[str, object]) -> dict[str, object]:
-        """Check and complete the driver options (subclasses name the ones they accept)."""
-        allowed = set(self.default_options())
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise TypeError(
-                f"{self.name}: unknown option(s) {', '.join(unknown)}; accepted: {', '.join(sorted(allowed))}"
-            )
-        return {**self.default_options(), **options}
-
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {}
 
     def to_frame(self, images: torch.Tensor) -> torch.Tensor:
         """Canonical crops → the upstream's frame, on the uint8 grid (exactly what the PNGs hold)."""
         return quantize(resize(images.detach().float(), self.frame_size))
 
-    def protect(self, images: torch.Tensor) -> torch.Tensor:
-        self.check_images(images)
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
         outputs, stats = [], []
         for start in range(0, len(images), self.chunk):
             clean = images[start : start + self.chunk]
             sent = self.to_frame(clean)
-            arrays = to_uint8(sent)
-            run_dir = None if self.run_dir is None else self.run_dir / f"chunk{start // self.chunk:04d}"
             result = self.runner.run(
-                list(arrays),
+                list(to_uint8(sent)),
                 self.options,
                 timeout=self.timeout,
                 seed=self.seed + start,
                 device=self.device,
                 mode=self.mode,
-                run_dir=run_dir,
+                run_dir=self.chunk_run_dir(start),
             )
             failed = [item for item in result.items if not item.ok]
             if failed:
@@ -122,25 +96,11 @@ class ExternalProtector(Protector):
                     result.log_path,
                 )
             delta = (received - sent).to(device=clean.device)
-            protected = quantize(apply_delta(clean.float(), delta)).to(clean.dtype)
-            outputs.append(protected)
-            self.last_info = {**result.info, "run_dir": str(result.run_dir), "seconds": result.seconds}
-            if self.record_stats:
-                frame_linf = float(delta.abs().amax()) * 255.0
-                stats += [dict(row, frame_linf_255=frame_linf) for row in measure(clean, protected)]
-        self.last_stats = stats
+            outputs.append(quantize(apply_delta(clean.float(), delta)).to(clean.dtype))
+            self.note_run(result)
+            stats += [{"frame_linf_255": float(delta.abs().amax()) * 255.0}] * len(clean)
+        self.forward_stats = stats
         return torch.cat(outputs)
 
     def describe(self) -> dict[str, object]:
-        spec = self.spec
-        return {
-            **super().describe(),
-            "upstream": spec.repo_url,
-            "commit": spec.commit,
-            "licence": spec.licence,
-            "frame_size": self.frame_size,
-            "mode": self.mode,
-            "options": dict(self.options),
-            "seed": self.seed,
-            "checkout": str(self.runner.checkout),
-        }
+        return {**super().describe(), **self.describe_upstream(), "mode": self.mode}

@@ -14,24 +14,7 @@ import torch
 import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 
-
-def quantize(images: torch.Tensor) -> torch.Tensor:
-    """Round to the uint8 grid (what a PNG stores), keeping float [0, 1]."""
-    return torch.round(images.clamp(0.0, 1.0) * 255.0) / 255.0
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(B, 3, H, W) float [0, 1] → (B, H, W, 3) uint8."""
-    array = torch.round(images.detach().float().clamp(0.0, 1.0) * 255.0).to(torch.uint8)
-    return array.permute(0, 2, 3, 1).cpu().numpy()
-
-
-def from_uint8(arrays: np.ndarray | list[np.ndarray], like: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, H, W, 3) uint8 → (B, 3, H, W) float [0, 1] (on ``like``'s device and dtype)."""
-    tensor = torch.from_numpy(np.ascontiguousarray(np.stack(arrays))).permute(0, 3, 1, 2).float() / 255.0
-    if like is not None:
-        tensor = tensor.to(device=like.device, dtype=like.dtype)
-    return tensor
+from nullswap.images import psnr, quantize, to_uint8
 
 
 def resize(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -65,8 +48,7 @@ def project_linf(
     tol = 1e-6
     low_q = torch.ceil(low * 255.0 - tol) / 255.0
     high_q = torch.floor(high * 255.0 + tol) / 255.0
-    rounded = torch.round(protected.clamp(0.0, 1.0) * 255.0) / 255.0
-    return torch.minimum(torch.maximum(rounded, low_q), high_q)
+    return torch.minimum(torch.maximum(quantize(protected), low_q), high_q)
 
 
 def measure(clean: torch.Tensor, protected: torch.Tensor) -> list[dict[str, float]]:
@@ -74,11 +56,9 @@ def measure(clean: torch.Tensor, protected: torch.Tensor) -> list[dict[str, floa
     a, b = to_uint8(clean), to_uint8(protected)
     rows = []
     for x, y in zip(a, b):
-        diff = x.astype(np.float64) - y.astype(np.float64)
-        mse = float(np.mean(diff**2))
-        psnr = float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+        linf = float(np.abs(x.astype(np.float64) - y.astype(np.float64)).max())
         ssim = float(structural_similarity(x, y, channel_axis=-1, data_range=255))
-        rows.append({"linf_255": float(np.abs(diff).max()), "psnr": psnr, "ssim": ssim})
+        rows.append({"linf_255": linf, "psnr": psnr(x, y), "ssim": ssim})
     return rows
 
 

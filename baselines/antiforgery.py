@@ -10,6 +10,8 @@ them with StarGAN's discriminator (see ``baselines/drivers/drive_antiforgery.py`
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from baselines import register_protector
 from baselines._external import DRIVERS_DIR, ENVS_DIR, ExternalProtector
 from nullswap.upstream import UpstreamSpec, WeightSpec
@@ -51,12 +53,11 @@ class AntiForgery(ExternalProtector):
     spec = SPEC
     frame_size = 256
 
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {
-            "iterations": 100,
-            "epsilon": 0.05,
-            "model_dir": "stargan_celeba_256/models",
-            "resume_iters": 200000,
-            "batch_size": 1,
-        }
+    #: the driver's options and their defaults (a config file or a run overrides them)
+    default_options: ClassVar[dict[str, object]] = {
+        "iterations": 100,
+        "epsilon": 0.05,
+        "model_dir": "stargan_celeba_256/models",
+        "resume_iters": 200000,
+        "batch_size": 1,
+    }

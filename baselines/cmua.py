@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 
 from baselines import register_protector
-from baselines._frames import measure, quantize
 from baselines.base import Protector
 from nullswap import weights
 from nullswap.assets import human_size, sha256_of
+from nullswap.images import quantize
 from nullswap.weights import MissingWeightsError
 
 #: the budget CMUA was trained with, in its [-1, 1] units
@@ -89,7 +89,6 @@ class CMUA(Protector):
         self.record_stats = bool(record_stats)
         #: the budget present in the file, in [0, 1] units (the [-1, 1] range is twice as wide)
         self.linf = float(self.perturbation.abs().max()) / 2.0
-        self.last_stats: list[dict[str, float]] = []
 
     def pattern_for(self, images: torch.Tensor) -> torch.Tensor:
         """The perturbation in [0, 1] units at the crops' resolution, on their device."""
@@ -98,14 +97,9 @@ class CMUA(Protector):
             delta = F.interpolate(delta, size=images.shape[-2:], mode="bilinear", align_corners=False)
         return delta.to(device=images.device, dtype=images.dtype)
 
-    def protect(self, images: torch.Tensor) -> torch.Tensor:
-        self.check_images(images)
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
         protected = (images + self.pattern_for(images)).clamp(0.0, 1.0)
-        if self.quantize:
-            protected = quantize(protected)
-        if self.record_stats:
-            self.last_stats = measure(images, protected)
-        return protected
+        return quantize(protected) if self.quantize else protected
 
     def describe(self) -> dict[str, object]:
         size = self.perturbation_path.stat().st_size if self.perturbation_path.is_file() else None

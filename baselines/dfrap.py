@@ -10,6 +10,8 @@ clean-source swap, the same setting as NullSwap; ``stargan`` attacks the attribu
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from baselines import register_protector
 from baselines._external import DRIVERS_DIR, ENVS_DIR, ExternalProtector
 from nullswap.upstream import UpstreamSpec, WeightSpec
@@ -69,6 +71,5 @@ class DFRAP(ExternalProtector):
     frame_size = 256
     modes = ("simswap", "stargan")
 
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {"epsilon": 0.05, "comgan": True, "balance": 1.0, "c_trg": [1.0, 0.0, 0.0, 1.0, 1.0]}
+    #: the driver's options and their defaults (a config file or a run overrides them)
+    default_options: ClassVar[dict[str, object]] = {"epsilon": 0.05, "comgan": True, "balance": 1.0, "c_trg": [1.0, 0.0, 0.0, 1.0, 1.0]}

@@ -10,6 +10,8 @@ passes 0.03 while loading that same checkpoint.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from baselines import register_protector
 from baselines._external import DRIVERS_DIR, ENVS_DIR, ExternalProtector
 from nullswap.upstream import UpstreamSpec, WeightSpec
@@ -43,6 +45,5 @@ class Initiative(ExternalProtector):
     spec = SPEC
     frame_size = 128
 
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {"eps": 0.05, "checkpoint": "checkpoints/30000-PG-005.ckpt", "batch_size": 16}
+    #: the driver's options and their defaults (a config file or a run overrides them)
+    default_options: ClassVar[dict[str, object]] = {"eps": 0.05, "checkpoint": "checkpoints/30000-PG-005.ckpt", "batch_size": 16}

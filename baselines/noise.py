@@ -15,16 +15,11 @@ import numpy as np
 import torch
 
 from baselines import register_protector
-from baselines._frames import from_uint8, measure, to_uint8
 from baselines.base import Protector
+from nullswap.images import from_uint8, psnr, to_uint8
 
 #: NullSwap's PSNR in the paper's Table 1 (41.31 dB): noise at the method's own distortion
 DEFAULT_TARGET_PSNR = 41.31
-
-
-def _psnr(reference: np.ndarray, noisy: np.ndarray) -> float:
-    mse = float(np.mean((noisy - reference) ** 2))
-    return float("inf") if mse == 0.0 else 10.0 * np.log10(255.0**2 / mse)
 
 
 def noise_at_psnr(
@@ -36,30 +31,30 @@ def noise_at_psnr(
 
     def realise(scale: float) -> tuple[np.ndarray, float]:
         noisy = np.clip(np.round(ref + scale * unit_noise), 0.0, 255.0)
-        return noisy, _psnr(ref, noisy)
+        return noisy, psnr(ref, noisy)
 
     rms = 255.0 / 10.0 ** (target / 20.0)
     hi = rms / max(float(np.sqrt(np.mean(unit_noise**2))), 1e-12)
     lo = 0.0
-    noisy, psnr = realise(hi)
+    noisy, db = realise(hi)
     expansions = 0
-    while psnr > target:  # clipping ate part of the noise: widen the bracket
+    while db > target:  # clipping ate part of the noise: widen the bracket
         lo, hi = hi, hi * 2.0
-        noisy, psnr = realise(hi)
+        noisy, db = realise(hi)
         expansions += 1
         if expansions > 30:
             raise ValueError(
-                f"noise cannot reach {target} dB on this image (saturated pixels?); best {psnr:.2f} dB"
+                f"noise cannot reach {target} dB on this image (saturated pixels?); best {db:.2f} dB"
             )
-    best = (noisy, psnr, hi)
+    best = (noisy, db, hi)
     for _ in range(max_iter):
         if abs(best[1] - target) <= tolerance:
             break
         mid = 0.5 * (lo + hi)
-        noisy, psnr = realise(mid)
-        if abs(psnr - target) < abs(best[1] - target):
-            best = (noisy, psnr, mid)
-        if psnr > target:
+        noisy, db = realise(mid)
+        if abs(db - target) < abs(best[1] - target):
+            best = (noisy, db, mid)
+        if db > target:
             lo = mid
         else:
             hi = mid
@@ -94,10 +89,8 @@ class Noise(Protector):
         self.seed = int(seed)
         self.record_stats = record_stats
         self.rng = np.random.default_rng(self.seed)
-        self.last_stats: list[dict[str, float]] = []
 
-    def protect(self, images: torch.Tensor) -> torch.Tensor:
-        self.check_images(images)
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
         clean = to_uint8(images)
         outputs, realised = [], []
         for reference in clean:
@@ -108,10 +101,8 @@ class Noise(Protector):
             noisy, psnr, scale = noise_at_psnr(reference, unit, self.target_psnr, self.tolerance)
             outputs.append(noisy)
             realised.append({"psnr_target_realised": psnr, "noise_scale_255": scale})
-        protected = from_uint8(outputs, like=images)
-        if self.record_stats:
-            self.last_stats = [dict(m, **r) for m, r in zip(measure(images, protected), realised)]
-        return protected
+        self.forward_stats = realised
+        return from_uint8(outputs, like=images)
 
     def describe(self) -> dict[str, object]:
         return {

@@ -20,10 +20,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from baselines import register_protector
-from baselines._frames import measure, project_linf
+from baselines._frames import project_linf
 from baselines.base import Protector
 from nullswap.recognizers import Recognizer
 from nullswap.recognizers import load as load_recognizer
+from nullswap.runtime import device_name
 
 DEFAULT_RECOGNIZERS = ("dlib", "sface")
 
@@ -81,14 +82,11 @@ class PGD(Protector):
         self.random_start = bool(random_start)
         self.seed = int(seed)
         self.batch_size = max(1, int(batch_size))
-        self.device = (
-            device if device not in (None, "auto") else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
+        self.device = device_name(device or "auto")
         self.quantize = bool(quantize)
         self.progress = bool(progress)
         self.record_stats = bool(record_stats)
         self.models = _resolve(recognizers, self.device)
-        self.last_stats: list[dict[str, float]] = []
 
     def loss(self, clean_embeddings: list[torch.Tensor], images: torch.Tensor) -> torch.Tensor:
         """Per-image mean cosine over recognizers (the quantity minimised)."""
@@ -98,8 +96,7 @@ class PGD(Protector):
         ]
         return torch.stack(cosines).mean(dim=0)
 
-    def protect(self, images: torch.Tensor) -> torch.Tensor:
-        self.check_images(images)
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
         eps, alpha = self.eps / 255.0, self.step_size / 255.0
         chunks = []
@@ -128,10 +125,7 @@ class PGD(Protector):
             adv = project_linf(clean, adv.detach(), eps, on_grid=self.quantize)
             chunks.append(adv.to(device=images.device, dtype=images.dtype))
         bar.close()
-        protected = torch.cat(chunks)
-        if self.record_stats:
-            self.last_stats = measure(images, protected)
-        return protected
+        return torch.cat(chunks)
 
     def describe(self) -> dict[str, object]:
         return {

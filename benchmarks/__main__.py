@@ -1,9 +1,12 @@
-"""``python -m benchmarks COMMAND``: commands over experiment folders.
+"""``python -m benchmarks COMMAND``: commands over experiment folders, and where every other command is.
 
     status RESULTS_DIR   cells done / pending / running / failed of a cluster run (benchmarks.status)
-    tables RESULTS_DIR   rebuild tables and figures from the cell files (benchmarks.tables)
+    tables RESULTS_DIR   rebuild tables and figures from the cell files (benchmarks.report)
 
-The tables themselves are computed by ``python -m benchmarks.table1|table2|table4|table5``.
+The tables themselves are computed by ``python -m benchmarks.table1|table2|table3|table4|table5``;
+the studies by ``python -m benchmarks.robustness|tradeoff|recipe_ablation``; the demo and one-off
+tools by ``python -m benchmarks.tools.demo|protector_sweep|recognizer_report|model_cost|swap_grid``;
+upstream systems are prepared by ``python -m benchmarks.setup NAME``.
 """
 
 from __future__ import annotations
@@ -23,10 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return status(rest)
     if command == "tables":
-        from benchmarks.tables import main as tables
+        from benchmarks.report.cli import main as tables
 
-        result = tables(rest)
-        return int(result or 0)
+        return tables(rest)
     print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
     return 2
 

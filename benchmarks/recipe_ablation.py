@@ -34,13 +34,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.cells import ProtectorSpec, resolve_device
-from benchmarks.runner import resolved_protector_options
+from benchmarks.protector_options import resolved_protector_options
+from benchmarks.specs import ProtectorSpec
 from benchmarks.store import atomic_write_text
 from benchmarks.tradeoff import add_drops, run_cells
+from benchmarks.workspace import resolve_device
+from nullswap.provenance import REPO_ROOT as REPO
 
 log = logging.getLogger("benchmarks.recipe_ablation")
-REPO = Path(__file__).resolve().parent.parent
 RECOGNIZERS = ["dlib", "sface", "mobilefacenet", "dlib-cpp@redetect"]
 
 #: variant → (Hydra overrides on top of ``experiment=offline``, what it changes)

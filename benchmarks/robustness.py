@@ -42,24 +42,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from benchmarks.cells import (
-    Components,
-    ProtectorSpec,
-    RecognizerSpec,
-    Workspace,
-    default_load_dataset,
-    resolve_device,
-)
-from benchmarks.runner import check_checkpoints, resolved_protector_options, write_gitignore
+from benchmarks.errors import user_errors
+from benchmarks.execute import write_gitignore
+from benchmarks.protector_options import check_checkpoints, resolved_protector_options
+from benchmarks.specs import ProtectorSpec, RecognizerSpec
 from benchmarks.store import atomic_write_json, environment, now_iso, weights_record
+from benchmarks.workspace import Components, Workspace, default_load_dataset, resolve_device
 from nullswap import degrade
 from nullswap.atomic import atomic_path, write_text
 from nullswap.faces.redetect import redetect_crop
 from nullswap.metrics.embedding import embed_images
 from nullswap.metrics.identification import PROTOCOL, identify
+from nullswap.provenance import REPO_ROOT
 
 log = logging.getLogger("benchmarks")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "results" / "robustness"
 PROTECTORS = ("clean", "noise", "pgd", "nullswap")
 RECOGNIZERS = ("dlib", "sface", "mobilefacenet")
@@ -112,7 +108,7 @@ def _swap_rows(workspace: Workspace, spec: ProtectorSpec, transform: str, crops:
     import torch
 
     import swappers
-    from nullswap.data.base import to_uint8
+    from nullswap.images import to_uint8
     from nullswap.metrics.swap import swap_similarity
 
     faces = workspace.faceset
@@ -337,8 +333,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.runner import _user_errors
-
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
     variants = {}
@@ -363,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         result = measure(cfg)
-    except (*_user_errors(), KeyError) as exc:
+    except (*user_errors(), KeyError) as exc:
         print(f"error ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 2
     for path in write_outputs(result, cfg.out):

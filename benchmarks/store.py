@@ -40,7 +40,6 @@ import math
 import os
 import platform
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -52,9 +51,9 @@ from typing import Any
 import numpy as np
 
 from nullswap.atomic import write_text
+from nullswap.provenance import git_state
 
 SCHEMA_VERSION = 1
-REPO_ROOT = Path(__file__).resolve().parent.parent
 #: distributions whose versions change numbers; recorded in every cell (absent ones as null)
 PACKAGES = (
     "torch",
@@ -167,24 +166,6 @@ def dumps_cell(record: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------------
 # Provenance
 # --------------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def git_state() -> dict[str, object]:
-    """Commit of the checkout and whether tracked files differ from it (untracked files do not count)."""
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(
-                ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=30, check=True
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip()
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
-
-
 @functools.lru_cache(maxsize=1)
 def package_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {}

@@ -29,8 +29,11 @@ from typing import Any
 
 import submitit
 
-from benchmarks.cells import BenchmarkError, ProtectorSpec
-from benchmarks.runner import Job, RunReport, check_checkpoints, plan_missing, to_plain, write_gitignore
+from benchmarks.errors import BenchmarkError, user_errors
+from benchmarks.execute import RunReport, write_gitignore
+from benchmarks.plan import Job, plan_missing, to_plain
+from benchmarks.protector_options import check_checkpoints
+from benchmarks.specs import ProtectorSpec
 from benchmarks.status import submissions_path
 from benchmarks.store import now_iso
 from nullswap import cluster
@@ -58,8 +61,8 @@ class CellsTask(submitit.helpers.Checkpointable):
 
 
 def build_tables_task(root: str) -> list[str]:
-    """The dependent job: tables and figures from the cells present (:func:`benchmarks.tables.build_tables`)."""
-    from benchmarks.tables import build_tables
+    """The dependent job: tables and figures from the cells present (:func:`benchmarks.report.write.build_tables`)."""
+    from benchmarks.report.write import build_tables
 
     return [str(p) for p in build_tables(Path(root))]
 
@@ -125,7 +128,7 @@ def submit(
     table = str(cfg["table"])
     if not pending:
         print(f"{root}: all {len(jobs)} cells of {table} are present; nothing to submit "
-              f"(tables: python -m benchmarks.tables {root})", file=out)
+              f"(tables: python -m benchmarks.report {root})", file=out)
         return None
     check_checkpoints([job.protector for job in pending if job.protector is not None])
     groups = group_cells(pending, str(cfg.get("cluster_group") or "protector"))
@@ -205,15 +208,13 @@ def submit_or_exit(
     specs: Callable[[Mapping[str, Any]], list[ProtectorSpec]] | None = None,
 ) -> Submission | None:
     """The ``cluster=slurm|dry-run`` branch of the table entry points: errors end with their message."""
-    from benchmarks.runner import _user_errors
-
     mode = str(cfg.get("cluster"))
     try:
         if mode not in ("slurm", "dry-run"):
             raise BenchmarkError(f"cluster must be slurm, dry-run or null, got {mode!r}")
         launcher = hydra_launcher()
         return submit(cfg, launcher, runner=runner, specs=specs, dry_run=mode == "dry-run")
-    except (*_user_errors(), cluster.ClusterConfigError, submitit.core.utils.FailedJobError) as exc:
+    except (*user_errors(), cluster.ClusterConfigError, submitit.core.utils.FailedJobError) as exc:
         if os.environ.get("NULLSWAP_TRACEBACK"):
             raise
         print(f"\nerror ({type(exc).__name__}): {exc}", file=sys.stderr)

@@ -1,12 +1,12 @@
 """Table 1: visual quality (PSNR, SSIM, LPIPS) of each defence.
 
 Usage: ``python -m benchmarks.table1 [hydra overrides]``; configuration in
-``nullswap/conf/benchmark/table1.yaml`` (shared keys in ``base.yaml``).  See :mod:`benchmarks.runner`.
+``nullswap/conf/benchmark/table1.yaml`` (shared keys in ``base.yaml``).  See :mod:`benchmarks.plan`.
 """
 
 from __future__ import annotations
 
-from benchmarks.runner import hydra_main
+from benchmarks.cli import hydra_main
 
 main = hydra_main("table1")
 

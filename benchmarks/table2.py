@@ -1,12 +1,12 @@
 """Table 2: identification accuracy (Acc@5 / Acc@1) under four recognizers, CelebA-HQ.
 
 Usage: ``python -m benchmarks.table2 [hydra overrides]``; configuration in
-``nullswap/conf/benchmark/table2.yaml`` (shared keys in ``base.yaml``).  See :mod:`benchmarks.runner`.
+``nullswap/conf/benchmark/table2.yaml`` (shared keys in ``base.yaml``).  See :mod:`benchmarks.plan`.
 """
 
 from __future__ import annotations
 
-from benchmarks.runner import hydra_main
+from benchmarks.cli import hydra_main
 
 main = hydra_main("table2")
 

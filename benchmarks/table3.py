@@ -37,29 +37,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.cells import (
-    BenchmarkError,
-    Components,
-    ProtectorSpec,
-    RecognizerSpec,
-    Workspace,
-    resolve_device,
-)
+from benchmarks.cli import CONFIG_DIR, hydra_main, register_resolvers
+from benchmarks.errors import BenchmarkError
+from benchmarks.execute import RunReport, run_missing
 from benchmarks.pairs import sample_pairs
-from benchmarks.runner import (
-    RunReport,
-    _dataset_hash_config,
-    _names,
-    check_checkpoints,
-    compute_cells,
+from benchmarks.plan import (
+    cell_key,
+    dataset_hash_config,
     experiment_dir,
-    finish,
-    hydra_main,
+    names,
     protector_specs,
     recognizer_specs,
+    selected,
     to_plain,
-    write_gitignore,
 )
+from benchmarks.report.formatting import made_with
+from benchmarks.specs import ProtectorSpec, RecognizerSpec
 from benchmarks.store import (
     CellKey,
     CellOutput,
@@ -70,8 +63,9 @@ from benchmarks.store import (
     now_iso,
     weights_record,
 )
+from benchmarks.workspace import Components, Workspace, resolve_device
 from nullswap.atomic import atomic_path
-from nullswap.data.base import to_uint8
+from nullswap.images import to_uint8
 from nullswap.metrics.embedding import embed_images, normalize_rows, valid_rows
 from nullswap.metrics.swap import swap_similarity_from_embeddings
 
@@ -310,7 +304,7 @@ def dataset_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
 def swapper_specs(cfg: Mapping[str, Any]) -> list[SwapperSpec]:
     options = cfg.get("swapper_options") or {}
-    return [SwapperSpec(n, dict(options.get(n) or {})) for n in _names(cfg.get("swappers") or [], "swappers")]
+    return [SwapperSpec(n, dict(options.get(n) or {})) for n in names(cfg.get("swappers") or [], "swappers")]
 
 
 def validate(cfg: Mapping[str, Any], check_registries: bool) -> None:
@@ -318,56 +312,59 @@ def validate(cfg: Mapping[str, Any], check_registries: bool) -> None:
         if cfg.get(key) in (None, "", "???", []):
             raise BenchmarkError(f"configuration key '{key}' must be set")
     only = cfg.get("only") or {}
-    if only.get("protector") and only["protector"] not in _names(cfg["protectors"], "protectors"):
+    if only.get("protector") and only["protector"] not in names(cfg["protectors"], "protectors"):
         raise BenchmarkError(f"only.protector={only['protector']} is not among protectors {cfg['protectors']}")
-    if only.get("swapper") and only["swapper"] not in _names(cfg["swappers"], "swappers"):
+    if only.get("swapper") and only["swapper"] not in names(cfg["swappers"], "swappers"):
         raise BenchmarkError(f"only.swapper={only['swapper']} is not among swappers {cfg['swappers']}")
     if check_registries:
         import baselines
         import nullswap.recognizers
         import swappers
 
-        for kind, names, known in (
-            ("protector", _names(cfg["protectors"], "protectors"), baselines.available()),
-            ("swapper", _names(cfg["swappers"], "swappers"), swappers.available()),
-            ("recognizer", _names(cfg["recognizers"], "recognizers"), nullswap.recognizers.available()),
+        for kind, configured, known in (
+            ("protector", names(cfg["protectors"], "protectors"), baselines.available()),
+            ("swapper", names(cfg["swappers"], "swappers"), swappers.available()),
+            ("recognizer", names(cfg["recognizers"], "recognizers"), nullswap.recognizers.available()),
         ):
-            unknown = [n for n in names if n not in known]
+            unknown = [n for n in configured if n not in known]
             if unknown:
                 raise BenchmarkError(f"unknown {kind}(s) {unknown}; registered: {', '.join(known)}")
 
 
 @dataclass
-class Plan:
+class SwapJob:
+    """One planned Table 3 cell: a protector column under a swapper row."""
+
     key: CellKey
     config: dict[str, Any]
     protector: ProtectorSpec
     swapper: SwapperSpec
 
+    @property
+    def description(self) -> str:
+        return f"{self.protector.name} × {self.swapper.name}"
 
-def plan(cfg: Mapping[str, Any], protectors: Sequence[ProtectorSpec]) -> list[Plan]:
+
+def plan(cfg: Mapping[str, Any], protectors: Sequence[ProtectorSpec]) -> list[SwapJob]:
     dataset = dataset_config(cfg)
     only = cfg.get("only") or {}
     pairs = dict(cfg.get("pairs") or {})
     recognizers = [r.config() for r in recognizer_specs(cfg)]
     jobs = []
-    for protector in protectors:
-        if only.get("protector") and protector.name != only["protector"]:
-            continue
+    for protector in selected(protectors, only.get("protector")):
         for swapper in swapper_specs(cfg):
             if only.get("swapper") and swapper.name != only["swapper"]:
                 continue
             config = {
                 "kind": "swap",
                 "table": TABLE,
-                "dataset": _dataset_hash_config(dataset),
+                "dataset": dataset_hash_config(dataset),
                 "protector": protector.config(),
                 "swapper": swapper.config(),
                 "recognizers": recognizers,
                 "pairs": {"n": pairs.get("n"), "seed": int(pairs.get("seed", 0))},
             }
-            key = CellKey(TABLE, str(dataset["name"]), protector.name, swapper.name, protector.seed, config_hash(config))
-            jobs.append(Plan(key, config, protector, swapper))
+            jobs.append(SwapJob(cell_key(TABLE, dataset, protector, swapper.name, config), config, protector, swapper))
     return jobs
 
 
@@ -385,22 +382,13 @@ def run(
     cfg = to_plain(cfg)
     # Swap results are compared as the swapper returns them: the setting's re-detection rows
     # (``<name>@redetect``, a Table 2 view of the attacker's alignment) are not Table 3 evaluators.
-    cfg["recognizers"] = [r for r in _names(cfg.get("recognizers") or [], "recognizers") if "@" not in r]
+    cfg["recognizers"] = [r for r in names(cfg.get("recognizers") or [], "recognizers") if "@" not in r]
     custom = components is not None or build_swapper is not None
     validate(cfg, check_registries=not custom if check_registries is None else check_registries)
-    protectors = protector_specs(cfg)
-    root = experiment_dir(cfg)
-    write_gitignore(root)
-    store = ResultStore(root)
-    jobs = plan(cfg, protectors)
-    report = RunReport(root)
-    pending = [job for job in jobs if not store.exists(job.key)]
-    report.skipped = [job.key for job in jobs if store.exists(job.key)]
-    log.info("table3: %d cells, %d already done, %d to compute -> %s", len(jobs), len(report.skipped), len(pending), root)
-    if pending:
-        check_checkpoints([job.protector for job in pending])
+
+    def start(pending: list[SwapJob]) -> Callable[[SwapJob], CellOutput]:
         ws = Workspace(
-            root,
+            experiment_dir(cfg),
             dataset_config(cfg),
             device=resolve_device(str(cfg.get("device", "auto"))),
             batch_size=int(cfg.get("batch_size", 16)),
@@ -414,10 +402,9 @@ def run(
             sws.swapper(job.swapper)
         for rec in recognizers:
             ws.recognizer(rec)
-        compute_cells(store, [(job.key, job.config,
-                               lambda job=job: swap_cell(sws, job.protector, job.swapper, recognizers),
-                               f"{job.protector.name} × {job.swapper.name}") for job in pending], cfg, report)
-    return finish(root, cfg, report)
+        return lambda job: swap_cell(sws, job.protector, job.swapper, recognizers)
+
+    return run_missing(cfg, TABLE, plan(cfg, protector_specs(cfg)), start)
 
 
 def offline_config(
@@ -431,8 +418,6 @@ def offline_config(
 ) -> dict[str, Any]:
     """The resolved configuration of the offline Table 3 (``table3.yaml`` with ``setting=offline``)."""
     from hydra import compose, initialize_config_dir
-
-    from benchmarks.runner import CONFIG_DIR, register_resolvers
 
     register_resolvers()
     args = [
@@ -463,12 +448,7 @@ def write_readme(root: Path, command: str, invocation_s: float, load: tuple[floa
     lines = [
         "# Table 3 (face swapping)",
         "",
-        "Made with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
+        *made_with(command),
         f"This invocation took {invocation_s:.0f} s (1-minute load average {load[0]:.1f} at the start, "
         f"{load[1]:.1f} at the end, on {os.cpu_count()} CPU cores). Wall time of each cell when it was "
         "computed (protecting the test faces, both swaps and the embeddings; from each cell's provenance):",
@@ -487,7 +467,7 @@ def write_readme(root: Path, command: str, invocation_s: float, load: tuple[floa
         lines += [table.read_text().strip(), ""]
     lines += [
         "Each number comes from one cell file under `cells/` (git commit, resolved config, weight sha256s,",
-        "package versions, per-pair outcomes and similarities); `python -m benchmarks.tables "
+        "package versions, per-pair outcomes and similarities); `python -m benchmarks.report "
         f"{root.name}` rebuilds the tables from them.",
         "",
     ]

@@ -24,9 +24,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.cells import BenchmarkError, Components, ProtectorSpec
-from benchmarks.runner import RunReport, experiment_dir, hydra_main, run, to_plain
+from benchmarks.cli import hydra_main
+from benchmarks.errors import BenchmarkError
+from benchmarks.execute import RunReport, run
+from benchmarks.plan import experiment_dir, to_plain
+from benchmarks.specs import ProtectorSpec
 from benchmarks.store import atomic_write_json, now_iso
+from benchmarks.workspace import Components
 
 log = logging.getLogger("benchmarks")
 SESSIONS = ("session1", "session2", "session3", "dlw")

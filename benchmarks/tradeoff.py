@@ -25,12 +25,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.cells import ProtectorSpec, Workspace, resolve_device
-from benchmarks.runner import plan, resolved_protector_options, write_gitignore
+from benchmarks.execute import write_gitignore
+from benchmarks.plan import plan
+from benchmarks.protector_options import resolved_protector_options
+from benchmarks.specs import ProtectorSpec
 from benchmarks.store import ResultStore, atomic_write_text
+from benchmarks.workspace import Workspace, resolve_device
+from nullswap.provenance import REPO_ROOT as REPO
 
 log = logging.getLogger("benchmarks.tradeoff")
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RECOGNIZERS = ["dlib", "sface", "mobilefacenet", "dlib-cpp@redetect"]
 TRAINED = {"dlib", "sface"}
 

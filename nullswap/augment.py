@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from nullswap.images import to_uint8
+
 
 @dataclass(frozen=True)
 class RobustConfig:
@@ -90,7 +92,7 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def jpeg_round_trip(image: torch.Tensor, quality: int) -> torch.Tensor:
     """Real JPEG encode/decode of one (1, 3, H, W) image in [0, 1]; gradient passes straight through."""
-    array = (image[0].detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    array = to_uint8(image)[0]
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="JPEG", quality=int(quality))
     decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), dtype=np.float32) / 255.0

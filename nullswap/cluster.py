@@ -16,7 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from nullswap.provenance import REPO_ROOT
+
 PROFILE_DIR = REPO_ROOT / "slurm"
 
 #: launcher key → SlurmExecutor parameter (keys absent here and in PASS_THROUGH are rejected)

@@ -37,7 +37,6 @@ from tqdm import tqdm
 
 from nullswap.assets import cache_root
 from nullswap.checkpoint import cloak_at_resolution, load_generator
-from nullswap.data.base import to_uint8
 from nullswap.faces.align import AlignedFace, align_face, paste_back
 from nullswap.faces.detect import (
     FaceInputError,
@@ -48,6 +47,7 @@ from nullswap.faces.detect import (
     plausible_faces,
 )
 from nullswap.faces.photo import DEFAULT_MAX_MEGAPIXELS, PhotoTooLargeError, compose, read_photo, write_photo
+from nullswap.images import to_uint8
 from nullswap.protect_plan import IMAGE_SUFFIXES, PlanError, Planned, make_plan, photo_seed, sha256_file
 from nullswap.protect_report import FINISHED_OK, ProtectReport
 from nullswap.runtime import resolve_device

@@ -13,11 +13,19 @@ import torch
 import torch.distributed as dist
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; any other value is passed to :class:`torch.device`."""
+def device_name(name: str) -> str:
+    """``auto`` → ``cuda`` when available, else ``cpu``; any other value is kept, but a CUDA device asked
+    for where torch sees none is refused here, before any work, rather than deep inside a run."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={name} was asked for but torch sees no CUDA device; use device=cpu or auto")
+    return name
+
+
+def resolve_device(name: str) -> torch.device:
+    """:func:`device_name` as a :class:`torch.device`."""
+    return torch.device(device_name(name))
 
 
 def seed_everything(seed: int) -> None:

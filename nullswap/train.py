@@ -41,8 +41,9 @@ from nullswap import recognizers as recognizer_registry
 from nullswap.atomic import atomic_path
 from nullswap.augment import AttackerTransform, RobustConfig
 from nullswap.checkpoint import CHECKPOINT_FORMAT, build_discriminator, build_generator, cloak_at_resolution
-from nullswap.data.base import FaceSet, to_uint8
+from nullswap.data.base import FaceSet
 from nullswap.dlw import DLWConfig, LossWeighting
+from nullswap.images import from_uint8, psnr_per_image, to_uint8
 from nullswap.losses import LossConfig, NullSwapObjective, PsnrDualAscent, discriminator_loss
 from nullswap.model import count_parameters
 from nullswap.perceptual import load_perceptual
@@ -64,14 +65,6 @@ def load_faces(data_cfg: DictConfig, split: str) -> FaceSet:
 def save_atomic(obj: object, path: Path) -> None:
     with atomic_path(path) as temporary:
         torch.save(obj, temporary)
-
-
-def psnr_uint8(clean: torch.Tensor, cloaked: torch.Tensor) -> list[float]:
-    """PSNR per image on uint8-rounded images, as the images would be saved."""
-    a = to_uint8(clean).astype(np.float64)
-    b = to_uint8(cloaked).astype(np.float64)
-    mse = ((a - b) ** 2).reshape(len(a), -1).mean(axis=1)
-    return [float(10 * np.log10(255.0**2 / m)) if m > 0 else float("inf") for m in mse]
 
 
 class BatchSchedule:
@@ -318,7 +311,7 @@ class Trainer:
         self.scaler.step(self.opt_g)
         self.scaler.update()
 
-        batch_psnr = float(np.mean(self.world.mean([float(np.mean(psnr_uint8(clean, cloaked)))])))
+        batch_psnr = float(np.mean(self.world.mean([float(psnr_per_image(to_uint8(clean), to_uint8(cloaked)).mean())])))
         if self.dual is not None:
             self.dual.update(batch_psnr)
         logs.update({"step": step + 1, "epoch": epoch, "loss_disc": d_loss.item(), "batch_psnr": batch_psnr})
@@ -337,8 +330,8 @@ class Trainer:
         # Exactly as the protector will cloak: in the training frame, the change brought back to 256.
         cloaked = torch.cat([cloak_at_resolution(self.generator, clean[i : i + 8], resolution, generator)
                              for i in range(0, len(clean), 8)])
-        cloaked = torch.from_numpy(to_uint8(cloaked)).permute(0, 3, 1, 2).float().div(255).to(self.device)
-        row: dict[str, float] = {"step": self.step, "psnr": float(np.mean(psnr_uint8(clean, cloaked)))}
+        cloaked = from_uint8(to_uint8(cloaked)).to(self.device)
+        row: dict[str, float] = {"step": self.step, "psnr": float(psnr_per_image(to_uint8(clean), to_uint8(cloaked)).mean())}
         names = self.recognizer_names + self.eval_recognizer_names
         models = self.recognizers + [recognizer_registry.load(n, device=str(self.device))
                                      for n in self.eval_recognizer_names]

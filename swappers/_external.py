@@ -16,13 +16,12 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from nullswap.data.base import to_uint8
-from nullswap.upstream import ExternalRunner, UpstreamSpec
+from nullswap.images import from_uint8, to_uint8
+from nullswap.upstream.adapter import UpstreamAdapter, package_dirs
 from swappers.base import STATUSES, Swapper, SwapResult
 
 #: where the swappers keep their drivers and environment specs (handed to the runner as absolute paths)
-DRIVERS_DIR = Path(__file__).resolve().parent / "drivers"
-ENVS_DIR = Path(__file__).resolve().parent / "envs"
+DRIVERS_DIR, ENVS_DIR = package_dirs(__file__)
 
 
 def resize(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -32,11 +31,8 @@ def resize(images: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(images, size=(size, size), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
 
 
-class ExternalSwapper(Swapper):
-    spec: ClassVar[UpstreamSpec]
-    #: side of the square images sent to and received from the driver
-    frame_size: ClassVar[int] = 256
-    #: what the upstream does with them (its own alignment), for tables and provenance
+class ExternalSwapper(UpstreamAdapter, Swapper):
+    #: what the upstream does with the frame (its own alignment), for tables and provenance
     frame: ClassVar[str] = ""
 
     def __init__(
@@ -56,41 +52,20 @@ class ExternalSwapper(Swapper):
         """``root``/``checkout``/``python`` locate the upstream (default ``$NULLSWAP_HOME/upstream``);
         ``chunk`` pairs go to the driver per call (each call loads the models once); ``check`` verifies
         the checkout, environment and weights now, so a missing piece is reported before a table starts."""
-        self.device = device
-        self.seed = int(seed)
-        self.timeout = float(timeout)
-        self.chunk = max(1, int(chunk))
-        self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.options = self.validate_options(dict(driver_options))
-        self.runner = ExternalRunner(self.spec, root, checkout=checkout, python=python)
-        self.last_info: dict[str, object] = {}
+        self.setup_upstream(root=root, checkout=checkout, python=python, device=device, seed=seed,
+                            timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options)
         if check:
             self.runner.check()
 
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {}
-
-    def validate_options(self, options: dict[str, object]) -> dict[str, object]:
-        allowed = set(self.default_options())
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise TypeError(
-                f"{self.name}: unknown option(s) {', '.join(unknown)}; accepted: {', '.join(sorted(allowed)) or 'none'}"
-            )
-        return {**self.default_options(), **options}
-
-    def swap(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
-        self.check_pairs(sources, targets)
+    def forward(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
         size = sources.shape[-1]
         images, status, messages = [], [], []
         for start in range(0, len(sources), self.chunk):
             src = to_uint8(resize(sources[start : start + self.chunk].detach().float().cpu(), self.frame_size))
             tgt = to_uint8(resize(targets[start : start + self.chunk].detach().float().cpu(), self.frame_size))
-            run_dir = None if self.run_dir is None else self.run_dir / f"chunk{start // self.chunk:04d}"
             result = self.runner.run(
                 list(src), self.options, targets=list(tgt), timeout=self.timeout, seed=self.seed + start,
-                device=self.device, run_dir=run_dir,
+                device=self.device, run_dir=self.chunk_run_dir(start),
             )
             for item in result.items:
                 state = item.status if item.status in STATUSES else "failed"
@@ -99,23 +74,11 @@ class ExternalSwapper(Swapper):
                 status.append(state)
                 messages.append(item.message or ("" if state == "ok" else item.status))
                 if state == "ok":
-                    out = torch.from_numpy(item.image).permute(2, 0, 1).float().div(255.0)[None]
-                    images.append(resize(out, size)[0])
+                    images.append(resize(from_uint8([item.image]), size)[0])
                 else:
                     images.append(torch.zeros(3, size, size))
-            self.last_info = {**result.info, "run_dir": str(result.run_dir), "seconds": result.seconds}
+            self.note_run(result)
         return SwapResult(torch.stack(images), status, messages)
 
     def describe(self) -> dict[str, object]:
-        spec = self.spec
-        return {
-            **super().describe(),
-            "upstream": spec.repo_url,
-            "commit": spec.commit,
-            "licence": spec.licence,
-            "frame_size": self.frame_size,
-            "frame": self.frame,
-            "options": dict(self.options),
-            "seed": self.seed,
-            "checkout": str(self.runner.checkout),
-        }
+        return {**super().describe(), **self.describe_upstream(), "frame": self.frame}

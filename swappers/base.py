@@ -1,6 +1,6 @@
 """The Swapper contract: a face swapper used as a test-time victim (Table 3).
 
-``swap(sources, targets)`` takes canonical crops (B, 3, 256, 256) in [0, 1] — the identity providers
+``swap(sources, targets)`` (which runs a subclass's ``forward``) takes canonical crops (B, 3, 256, 256) in [0, 1] — the identity providers
 (clean or protected) and the faces whose attributes are kept — and returns the swapped images plus one
 status per pair (``ok``, ``no_face``, ``failed``), because swappers re-detect faces and fail on some.
 A failed pair is reported, never dropped: Table 3 counts it.  Upstream systems run in their own
@@ -39,12 +39,30 @@ class SwapResult:
 
 
 class Swapper:
+    """Base class; subclasses set the class attributes and implement :meth:`forward`.
+
+    :meth:`swap` is the same for every swapper — check the pairs, run :meth:`forward` (the method
+    itself, the only one an adapter must write), check that it answered every pair with an image of
+    the input's shape — so no adapter repeats or forgets the checks.
+    """
+
     name: ClassVar[str] = "swapper"
     #: what kind of method it is, repeated in every table that shows it (e.g. "classical landmark-based")
     kind: ClassVar[str] = "learned"
 
-    def swap(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
+    def forward(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
+        """The swap itself, on checked pairs: one image and one status per (source, target) pair."""
         raise NotImplementedError
+
+    def swap(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
+        """Check the pairs, run :meth:`forward` and check that every pair got an image of their shape."""
+        self.check_pairs(sources, targets)
+        result = self.forward(sources, targets)
+        if tuple(result.images.shape) != tuple(sources.shape):
+            raise ValueError(
+                f"{self.name}: returned images of shape {tuple(result.images.shape)} for pairs {tuple(sources.shape)}"
+            )
+        return result
 
     @staticmethod
     def check_pairs(sources: torch.Tensor, targets: torch.Tensor) -> None:

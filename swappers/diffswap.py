@@ -12,6 +12,8 @@ it breaks when its MTCNN step fails, which is reported as an upstream failure wi
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from nullswap.upstream import UpstreamSpec, WeightSpec
 from swappers import register_swapper
 from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
@@ -53,6 +55,5 @@ class DiffSwap(ExternalSwapper):
     def __init__(self, *, timeout: float = 7200.0, **options: object) -> None:
         super().__init__(timeout=timeout, **options)
 
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {"pair_timeout": 1800}
+    #: the driver's options and their defaults (a config file or a run overrides them)
+    default_options: ClassVar[dict[str, object]] = {"pair_timeout": 1800}

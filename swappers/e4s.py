@@ -11,6 +11,8 @@ fails as an upstream failure.  The upstream builds everything on ``cuda:0`` by d
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from nullswap.upstream import UpstreamSpec, WeightSpec
 from swappers import register_swapper
 from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
@@ -64,6 +66,5 @@ class E4S(ExternalSwapper):
     frame_size = 1024
     frame = "1024 FFHQ-aligned faces in [-1, 1]; mask-guided paste inside the aligned frame"
 
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {"face_parser": "default"}
+    #: the driver's options and their defaults (a config file or a run overrides them)
+    default_options: ClassVar[dict[str, object]] = {"face_parser": "default"}

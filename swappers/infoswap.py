@@ -13,6 +13,8 @@ upstream create it instead of editing the upstream's code.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from nullswap.upstream import UpstreamSpec, WeightSpec
 from swappers import register_swapper
 from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
@@ -48,6 +50,5 @@ class InfoSwap(ExternalSwapper):
     frame_size = 512
     frame = "MTCNN detection, 512 crops in [-1, 1], Poisson paste-back"
 
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {"ib_mode": "smooth"}
+    #: the driver's options and their defaults (a config file or a run overrides them)
+    default_options: ClassVar[dict[str, object]] = {"ib_mode": "smooth"}

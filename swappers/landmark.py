@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import torch
 
-from nullswap.data.base import to_uint8
+from nullswap.images import from_uint8, to_uint8
 from swappers import register_swapper
 from swappers._warp import face_mask, match_colour, seamless_blend, triangles, warp_piecewise_affine
 from swappers.base import Swapper, SwapResult
@@ -87,8 +87,7 @@ class LandmarkSwapper(Swapper):
             warped = match_colour(warped, target, mask)
         return seamless_blend(warped, target, mask)
 
-    def swap(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
-        self.check_pairs(sources, targets)
+    def forward(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
         src, tgt = to_uint8(sources), to_uint8(targets)
         out = np.zeros_like(tgt)
         status, messages = [], []
@@ -103,8 +102,7 @@ class LandmarkSwapper(Swapper):
             except (ValueError, ArithmeticError, cv2.error) as exc:  # a degenerate geometry or blend
                 status.append("failed")
                 messages.append(f"{type(exc).__name__}: {exc}")
-        images = torch.from_numpy(out).permute(0, 3, 1, 2).float().div(255.0)
-        return SwapResult(images, status, messages)
+        return SwapResult(from_uint8(out), status, messages)
 
     def describe(self) -> dict[str, object]:
         return {

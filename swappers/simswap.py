@@ -15,6 +15,8 @@ is built on ``cuda:0`` unconditionally, so a GPU is required.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from nullswap.upstream import UpstreamSpec, WeightSpec
 from swappers import register_swapper
 from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
@@ -65,6 +67,5 @@ class SimSwap(ExternalSwapper):
     frame_size = 512
     frame = "insightface antelope detection, 224 ArcFace template (x2), paste-back into the whole image"
 
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {"crop_size": 224, "name": "people", "det_thresh": 0.6}
+    #: the driver's options and their defaults (a config file or a run overrides them)
+    default_options: ClassVar[dict[str, object]] = {"crop_size": 224, "name": "people", "det_thresh": 0.6}

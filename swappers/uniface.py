@@ -10,6 +10,8 @@ The custom CUDA ops of its StyleGAN2 code compile on first import (needs nvcc in
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from nullswap.upstream import UpstreamSpec, WeightSpec
 from swappers import register_swapper
 from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
@@ -43,6 +45,5 @@ class UniFace(ExternalSwapper):
     frame_size = 256
     frame = "pre-aligned 256 crop (CelebA-HQ/FFHQ framing) in [-1, 1], fp16; no detection, no paste-back"
 
-    @classmethod
-    def default_options(cls) -> dict[str, object]:
-        return {"checkpoint": "session/swap/checkpoints/500000.pt", "batch_size": 8}
+    #: the driver's options and their defaults (a config file or a run overrides them)
+    default_options: ClassVar[dict[str, object]] = {"checkpoint": "session/swap/checkpoints/500000.pt", "batch_size": 8}

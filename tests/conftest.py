@@ -74,7 +74,7 @@ def canonical_faces() -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="session")
 def sample_manifest() -> dict:
     """The offline sample set's manifest (the set is built on first use: ~30 s, archives cached)."""
-    from nullswap.data.sample import build_sample
+    from nullswap.data.sample_build import build_sample
 
     try:
         folder = build_sample(progress=False)

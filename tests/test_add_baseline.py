@@ -17,7 +17,7 @@ import torch
 
 import baselines
 from baselines._config import config_path, protector_defaults, protector_options
-from baselines._frames import to_uint8
+from nullswap.images import to_uint8
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "adding-a-baseline.md"
 NAME = "blur_guide_example"  # renamed from the guide's "blur" so that a real baselines/blur.py cannot clash
@@ -53,10 +53,11 @@ def test_a_new_module_is_listed_by_the_registry(added_baseline: Path):
 
 
 def test_a_new_baseline_runs_from_its_config_through_the_table_runner(added_baseline: Path, canonical_faces):
-    cells = pytest.importorskip("benchmarks.cells", reason="the table runner's protector builder")
+    workspace = pytest.importorskip("benchmarks.workspace", reason="the table runner's protector builder")
+    specs = pytest.importorskip("benchmarks.specs", reason="the table runner's protector columns")
     assert protector_defaults(NAME, added_baseline) == {"sigma": 1.0}
     options = protector_options(NAME, {"sigma": 1.5}, added_baseline)  # a run's protector_options override
-    protector = cells.default_build_protector(cells.ProtectorSpec(NAME, options, seed=0), device="cpu")
+    protector = workspace.default_build_protector(specs.ProtectorSpec(NAME, options, seed=0), device="cpu")
     assert protector.name == NAME and protector.describe()["sigma"] == 1.5
     faces = torch.stack([canonical_faces["obama"], canonical_faces["biden"]])
     protected = protector.protect(faces)
@@ -66,9 +67,9 @@ def test_a_new_baseline_runs_from_its_config_through_the_table_runner(added_base
 
 
 def test_a_new_baseline_passes_the_table_runners_registry_check(added_baseline: Path):
-    runner = pytest.importorskip("benchmarks.runner", reason="the table runner")
+    planner = pytest.importorskip("benchmarks.plan", reason="the table runner's planner")
     cfg = {"protectors": ["clean", NAME], "protector_options": {NAME: {"sigma": 2.0}}, "seed": 3}
-    specs = runner.protector_specs(cfg)
+    specs = planner.protector_specs(cfg)
     assert [spec.name for spec in specs] == ["clean", NAME] and specs[1].options == {"sigma": 2.0}
     assert NAME in baselines.available()
 

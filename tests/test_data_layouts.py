@@ -14,7 +14,7 @@ from PIL import Image
 from skimage import data as skdata
 
 from nullswap.data import DatasetNotFoundError, load_celebahq, load_folder, load_lfw
-from nullswap.data.folder import dataset_cache_dir
+from nullswap.data.aligned_cache import dataset_cache_dir
 from nullswap.faces import detect_faces
 from nullswap.faces.templates import CANONICAL_256
 

@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 
 from nullswap.assets import sha256_of
-from nullswap.data import offline as offline_module
+from nullswap.data.cached_set import base_key, is_view
 from nullswap.data.load import load_dataset
-from nullswap.data.offline import (
+from nullswap.data.offline import is_built, load_offline
+from nullswap.data.offline_build import (
+    OFFLINE,
     OfflineBuildError,
     assign_offline_split,
     build_offline,
-    is_built,
-    load_offline,
-    manifest_path,
+    video_frames,
 )
 from nullswap.data.offline_sources import (
     ALL_ARCHIVES,
@@ -33,7 +33,7 @@ from nullswap.data.offline_sources import (
     OFFLINE_VIDEOS,
     raw_file,
 )
-from nullswap.data.sample import base_key, is_view
+from nullswap.data.sample_build import SAMPLE
 from nullswap.faces import detect_faces
 from nullswap.faces.templates import CANONICAL_256
 
@@ -49,7 +49,7 @@ def offline_manifest() -> dict:
             "the offline set is not built for the current configuration: run `make offline-data` "
             "(python -m nullswap.data.offline, a few minutes on 2 cores)"
         )
-    return json.loads(manifest_path().read_text())
+    return json.loads(OFFLINE.manifest_path.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -118,20 +118,20 @@ def test_video_reader_takes_a_bounded_evenly_spaced_sample(tmp_path):
     for i in range(50):
         writer.write(np.full((48, 64, 3), i * 5, np.uint8))
     writer.release()
-    frames = list(offline_module._video_frames(path, 6))
+    frames = list(video_frames(path, 6))
     indices = [i for i, _, _ in frames]
     assert indices == [0, 10, 20, 29, 39, 49]
     assert all(total == 50 for _, total, _ in frames)
     # Frame i was painted grey level 5·i: the reader returned the frames it says it did.
     assert [round(f.mean() / 5) for _, _, f in frames] == indices
-    assert len(list(offline_module._video_frames(path, 500))) == 50  # never more than the video has
+    assert len(list(video_frames(path, 500))) == 50  # never more than the video has
 
 
 def test_an_unreadable_video_is_named_in_the_error(tmp_path):
     path = tmp_path / "broken.mp4"
     path.write_bytes(b"not a video")
     with pytest.raises(OfflineBuildError, match=r"broken\.mp4"):
-        list(offline_module._video_frames(path, 5))
+        list(video_frames(path, 5))
 
 
 def test_source_lists_are_consistent():
@@ -177,12 +177,12 @@ def test_real_multi_photo_identities_are_test_and_recordings_are_train(offline_m
 
 def test_the_sample_is_contained_unchanged_with_its_split(offline_manifest, sample_manifest):
     offline_faces = {f["key"]: f for f in offline_manifest["faces"]}
-    folder = manifest_path().parent
+    folder = OFFLINE.manifest_path.parent
     for face in sample_manifest["faces"]:
         copy = offline_faces[face["key"]]
         assert (copy["split"], copy["identity"], copy["collection"]) == (face["split"], face["identity"], "sample")
         assert sha256_of(folder / copy["file"]) == sha256_of(
-            offline_module.sample_set.sample_dir() / face["file"]
+            SAMPLE.directory / face["file"]
         )
     assert offline_manifest["sample_config_hash"] == sample_manifest["config_hash"]
 
@@ -250,9 +250,9 @@ def test_new_crops_are_aligned_real_faces(offline_manifest, offline_all):
 
 
 def test_a_second_build_does_nothing_and_says_so(offline_manifest, capsys):
-    before = manifest_path().stat().st_mtime_ns
-    assert build_offline() == manifest_path().parent
-    assert manifest_path().stat().st_mtime_ns == before
+    before = OFFLINE.manifest_path.stat().st_mtime_ns
+    assert build_offline() == OFFLINE.manifest_path.parent
+    assert OFFLINE.manifest_path.stat().st_mtime_ns == before
     assert "nothing to do" in capsys.readouterr().err
 
 

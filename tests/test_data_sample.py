@@ -9,17 +9,11 @@ import pytest
 
 from nullswap.assets import cache_root
 from nullswap.data import sample as sample_module
-from nullswap.data.sample import (
-    DEFAULT_VIEWS,
-    VIEW_RECIPES,
-    assign_split,
-    base_key,
-    build_sample,
-    is_view,
-    load_sample,
-    manifest_path,
-)
+from nullswap.data.cached_set import base_key, is_view
+from nullswap.data.sample import load_sample
+from nullswap.data.sample_build import DEFAULT_VIEWS, SAMPLE, assign_split, build_sample
 from nullswap.data.sources import EXCLUDED_PHOTOS, SAME_PERSON, SAMPLE_PHOTOS
+from nullswap.data.views import VIEW_RECIPES
 from nullswap.faces import detect_faces
 from nullswap.faces.templates import CANONICAL_256
 
@@ -115,7 +109,7 @@ def test_manifest_records_provenance_for_every_face(sample_manifest):
         assert face["member"] and face["licence"] and face["identity"] and face["split"] in ("train", "test")
         assert len(face["box"]) == 4 and len(face["landmarks"]) == 5 and 0.0 < face["score"] <= 1.0
         assert isinstance(face["low_resolution"], bool)
-        assert (manifest_path().parent / face["file"]).is_file()
+        assert (SAMPLE.manifest_path.parent / face["file"]).is_file()
     sources = {f["source"] for f in sample_manifest["faces"]}
     assert {
         "pypi:face-recognition==1.3.0",
@@ -150,12 +144,12 @@ def test_test_faces_have_re_detected_views_and_train_faces_none(
 
 
 def test_a_second_build_does_nothing_and_says_so(sample_manifest, capsys):
-    before = manifest_path().stat().st_mtime_ns
+    before = SAMPLE.manifest_path.stat().st_mtime_ns
     folder = build_sample()
-    assert folder == manifest_path().parent
-    assert manifest_path().stat().st_mtime_ns == before
+    assert folder == SAMPLE.manifest_path.parent
+    assert SAMPLE.manifest_path.stat().st_mtime_ns == before
     assert "nothing to do" in capsys.readouterr().err
-    assert json.loads(manifest_path().read_text())["config_hash"] == sample_manifest["config_hash"]
+    assert json.loads(SAMPLE.manifest_path.read_text())["config_hash"] == sample_manifest["config_hash"]
 
 
 def test_the_command_line_prints_the_counts(sample_manifest, capsys):

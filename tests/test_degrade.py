@@ -7,11 +7,7 @@ import pytest
 
 from nullswap import degrade
 from nullswap.faces.redetect import redetect_crop
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+from nullswap.images import psnr
 
 
 @pytest.mark.parametrize("name", list(degrade.TRANSFORMS))

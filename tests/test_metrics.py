@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from nullswap.images import as_uint8
 from nullswap.metrics.swap import swap_similarity_from_embeddings
-from nullswap.metrics.visual import as_uint8, perceptual_column, psnr, ssim, visual_quality
+from nullswap.metrics.visual import perceptual_column, psnr, ssim, visual_quality
 
 
 def _images(value: int, size: int = 8) -> np.ndarray:

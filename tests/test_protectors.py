@@ -17,8 +17,8 @@ import yaml
 
 import baselines
 from baselines._external import ExternalProtector
-from baselines._frames import to_uint8
 from baselines.cmua import load_perturbation
+from nullswap.images import psnr, to_uint8
 from nullswap.weights import MissingWeightsError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "nullswap" / "conf" / "protector"
@@ -29,11 +29,6 @@ def faces(canonical_faces: dict[str, torch.Tensor]) -> torch.Tensor:
     """Four real people in the canonical frame, on the uint8 grid."""
     batch = torch.stack([canonical_faces[k] for k in ("obama", "biden", "t1_0", "t1_3")])
     return torch.round(batch * 255.0) / 255.0
-
-
-def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / mse))
 
 
 def linf_255(clean: torch.Tensor, protected: torch.Tensor) -> int:
@@ -74,9 +69,9 @@ def test_noise_hits_its_target_psnr_on_every_face_after_uint8_rounding(
     clean_u8, out_u8 = to_uint8(faces), to_uint8(out)
     assert torch.equal(out, torch.round(out * 255) / 255)  # on the grid: exactly what a PNG stores
     for a, b in zip(clean_u8, out_u8):
-        assert abs(psnr_uint8(a, b) - target) <= 0.05
+        assert abs(psnr(a, b) - target) <= 0.05
     assert [round(r["psnr"], 6) for r in protector.last_stats] == [
-        round(psnr_uint8(a, b), 6) for a, b in zip(clean_u8, out_u8)
+        round(psnr(a, b), 6) for a, b in zip(clean_u8, out_u8)
     ]
 
 
@@ -186,7 +181,7 @@ def _accepted_options(name: str) -> set[str]:
     factory = baselines.REGISTRY.get(name)
     accepted = set(inspect.signature(factory.__init__).parameters) - {"self", "driver_options"}
     if issubclass(factory, ExternalProtector):
-        accepted |= set(factory.default_options())
+        accepted |= set(factory.default_options)
         accepted.discard("kwargs")
     return accepted
 
@@ -198,3 +193,32 @@ def test_every_protector_has_a_config_whose_keys_its_class_accepts(name: str):
     assert config["name"] == name
     unknown = set(config) - {"name"} - _accepted_options(name)
     assert not unknown, f"{name}.yaml has keys its class does not accept: {sorted(unknown)}"
+
+
+# ---- the contract the base class enforces ----------------------------------------------------------
+class _Returns(baselines.Protector):
+    """A protector whose ``forward`` hands back whatever it was told to (for the base class's checks)."""
+
+    name = "returns"
+
+    def __init__(self, make) -> None:
+        self.make = make
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.make(images)
+
+
+def test_protect_checks_input_and_output_and_records_the_distortion():
+    images = torch.full((2, 3, 8, 8), 0.5)
+    shifted = _Returns(lambda x: x + 2.0 / 255.0)
+    out = shifted.protect(images)
+    assert [round(r["linf_255"]) for r in shifted.last_stats] == [2, 2]
+    assert torch.equal(out, images + 2.0 / 255.0)
+    with pytest.raises(ValueError, match="RGB"):
+        shifted.protect(torch.zeros(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="returned"):
+        _Returns(lambda x: x[:1]).protect(images)
+    with pytest.raises(ValueError, match="NaN"):
+        _Returns(lambda x: x * float("nan")).protect(images)
+    with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
+        _Returns(lambda x: x + 1.0).protect(images)

@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from nullswap import weights
+from nullswap.faces.dlib_finder import DlibFaceFinder
 from nullswap.faces.templates import DLIB_CHIP_150
 from nullswap.recognizers import load
-from nullswap.recognizers.dlib_format import (
+from nullswap.recognizers.convert.dlib_format import (
     DlibFormatError,
     parse_network,
     read_face_recognition_resnet,
@@ -19,7 +20,6 @@ from nullswap.recognizers.dlib_format import (
 from nullswap.recognizers.dlib_resnet import (
     DLIB_COSINE_THRESHOLD,
     DLIB_DISTANCE_THRESHOLD,
-    DlibFaceFinder,
     converted_cache_path,
     derive_from_registry_photos,
     load_rgb,

@@ -15,8 +15,8 @@ from onnx import helper, numpy_helper
 
 import nullswap.recognizers as recognizers
 from nullswap import weights
-from nullswap.recognizers import onnx_convert
-from nullswap.recognizers.onnx_convert import OnnxConversionError
+from nullswap.recognizers.convert import onnx_to_torch
+from nullswap.recognizers.convert.onnx_to_torch import OnnxConversionError
 from nullswap.recognizers.sface import COSINE_THRESHOLD
 
 OBAMA = ("obama", "obama2", "obama3")
@@ -71,13 +71,13 @@ def features(sface, sface_onnx, frames):
 
 # -------------------------------------------------------------------------------------- the graph
 def test_shipped_graph_cannot_run_but_the_repaired_one_is_plain_fp32(sface_path):
-    shipped = onnx_convert.load_onnx(sface_path)
+    shipped = onnx_to_torch.load_onnx(sface_path)
     image = np.zeros((1, 3, 112, 112), np.float32)
     with pytest.raises(ValueError, match="missing from input feed"):
         _quiet_session(shipped).run(None, {"data": image})
 
-    repaired = onnx_convert.repair_int8bq(shipped)
-    ops = onnx_convert.graph_ops(repaired)
+    repaired = onnx_to_torch.repair_int8bq(shipped)
+    ops = onnx_to_torch.graph_ops(repaired)
     assert set(ops) == {"Sub", "Mul", "Conv", "BatchNormalization", "PRelu", "Constant", "Dropout",
                         "Flatten", "Gemm"}
     assert ops["Conv"] == 27 and ops["PRelu"] == 27 and ops["BatchNormalization"] == 29
@@ -88,9 +88,9 @@ def test_shipped_graph_cannot_run_but_the_repaired_one_is_plain_fp32(sface_path)
 
 
 def test_folded_weights_equal_the_block_dequantisation_done_by_hand(sface_path):
-    shipped = onnx_convert.load_onnx(sface_path)
+    shipped = onnx_to_torch.load_onnx(sface_path)
     init = {i.name: numpy_helper.to_array(i) for i in shipped.graph.initializer}
-    folded = {i.name: numpy_helper.to_array(i) for i in onnx_convert.repair_int8bq(shipped).graph.initializer}
+    folded = {i.name: numpy_helper.to_array(i) for i in onnx_to_torch.repair_int8bq(shipped).graph.initializer}
     # pre_fc1: int8 blocks of 64 along axis 1, one scale and zero point per block
     q = init["pre_fc1_weight_quantized"].astype(np.float32)
     scale = np.repeat(init["pre_fc1_weight_scales"], 64, axis=1)[:, : q.shape[1]]
@@ -125,7 +125,7 @@ def test_converted_sface_matches_onnxruntime_on_real_faces(features):
 def test_converted_sface_matches_opencv_face_recognizer_sf(sface, sface_path, frames, features):
     """OpenCV's FaceRecognizerSF takes a BGR uint8 crop and swaps it to RGB: the same crop in RGB
     [0, 1] must give the same features from the torch model, and the opposite order must not."""
-    opencv = cv2.FaceRecognizerSF.create(str(onnx_convert.repaired_onnx(sface_path)), "")
+    opencv = cv2.FaceRecognizerSF.create(str(onnx_to_torch.repaired_onnx(sface_path)), "")
     crops = (frames * 255.0).round().to(torch.uint8)  # (B, 3, 112, 112) RGB
     bgr = [np.ascontiguousarray(c.permute(1, 2, 0).numpy()[..., ::-1]) for c in crops]
     reference = torch.from_numpy(np.concatenate([opencv.feature(img) for img in bgr]))
@@ -197,11 +197,11 @@ def test_a_corrupt_onnx_file_gives_a_clear_conversion_error(tmp_path, sface_path
     truncated = tmp_path / "truncated.onnx"
     truncated.write_bytes(sface_path.read_bytes()[:100_000])
     with pytest.raises(OnnxConversionError, match="corrupt"):
-        onnx_convert.load_converted(truncated)
+        onnx_to_torch.load_converted(truncated)
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"this is not a protobuf")
     with pytest.raises(OnnxConversionError, match=r"garbage\.onnx"):
-        onnx_convert.load_onnx(garbage)
+        onnx_to_torch.load_onnx(garbage)
 
 
 def test_conversion_is_cached_by_sha256_and_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch, sface_path,
@@ -210,16 +210,16 @@ def test_conversion_is_cached_by_sha256_and_a_damaged_cache_is_rebuilt(tmp_path,
     source = tmp_path / "sface.onnx"
     shutil.copyfile(sface_path, source)
     sha = weights.MANIFEST["sface_int8bq"].sha256
-    first = onnx_convert.load_converted(source, sha256=sha)
+    first = onnx_to_torch.load_converted(source, sha256=sha)
     cached = list((tmp_path / "weights" / "converted").glob(f"*{sha[:16]}*.pt"))
     assert len(cached) == 1
     source.unlink()  # a cache hit needs neither the ONNX file nor ONNX parsing
-    second = onnx_convert.load_converted(source, sha256=sha)
+    second = onnx_to_torch.load_converted(source, sha256=sha)
     with torch.no_grad():
         assert torch.equal(first(frames[:1] * 255), second(frames[:1] * 255))
     cached[0].write_bytes(b"damaged")
     shutil.copyfile(sface_path, source)
-    third = onnx_convert.load_converted(source, sha256=sha)
+    third = onnx_to_torch.load_converted(source, sha256=sha)
     with torch.no_grad():
         assert torch.equal(first(frames[:1] * 255), third(frames[:1] * 255))
 
@@ -256,7 +256,7 @@ def test_converter_reproduces_onnxruntime_on_its_other_ops():
     model = _small_graph()
     x = np.random.default_rng(1).standard_normal((3, 3, 8, 8)).astype(np.float32)
     (expected,) = _quiet_session(model).run(None, {"x": x})
-    module = onnx_convert.convert(model)
+    module = onnx_to_torch.convert(model)
     assert {n for n, _ in module.named_parameters()} >= {"layers.n000_Conv.weight", "layers.n000_Conv.bias"}
     with torch.no_grad():
         np.testing.assert_allclose(module(torch.from_numpy(x)).numpy(), expected, atol=1e-5)
@@ -267,4 +267,4 @@ def test_converter_names_an_unsupported_op():
                               [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])])
     with pytest.raises(OnnxConversionError, match="'Softmax' is not supported"):
-        onnx_convert.convert(helper.make_model(graph))
+        onnx_to_torch.convert(helper.make_model(graph))

@@ -61,7 +61,7 @@ class _CopySwapper(Swapper):
 
     name = "copy"
 
-    def swap(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
+    def forward(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
         return SwapResult(sources.clone(), ["ok"] * len(sources), [""] * len(sources))
 
 

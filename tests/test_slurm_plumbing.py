@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks import status
-from benchmarks.cells import BenchmarkError
-from benchmarks.runner import CONFIG_DIR, register_resolvers, run, to_plain
+from benchmarks.cli import CONFIG_DIR, register_resolvers
+from benchmarks.errors import BenchmarkError
+from benchmarks.execute import run
+from benchmarks.plan import to_plain
 from benchmarks.store import CellKey, ResultStore
 from benchmarks.submit import Submission, record, submit
 from nullswap import cluster

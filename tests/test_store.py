@@ -15,10 +15,12 @@ import torch
 
 import baselines
 import nullswap.recognizers
-from benchmarks.cells import Components, ProtectorSpec, RecognizerSpec
-from benchmarks.runner import plan, protector_specs, run
+from benchmarks.execute import run
+from benchmarks.plan import plan, protector_specs
+from benchmarks.specs import ProtectorSpec, RecognizerSpec
 from benchmarks.store import CellKey, CellOutput, ResultStore, atomic_write_text, config_hash
 from benchmarks.table5 import run_table5
+from benchmarks.workspace import Components
 from nullswap.data.base import FaceSet
 from tests.sample_subsets import balanced_sample_views
 

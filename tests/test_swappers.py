@@ -8,7 +8,7 @@ import torch
 
 import swappers
 from benchmarks.pairs import sample_pairs
-from nullswap.data.base import to_uint8
+from nullswap.images import to_uint8
 from swappers.base import SwapResult
 
 

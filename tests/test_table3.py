@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from benchmarks import table3
-from benchmarks.cells import BenchmarkError, Components
+from benchmarks.errors import BenchmarkError
+from benchmarks.workspace import Components
 from swappers.base import Swapper, SwapResult
 
 
@@ -19,7 +20,7 @@ class SourcePaste(Swapper):
     name = "source_paste"
     kind = "test stand-in"
 
-    def swap(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
+    def forward(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
         status = ["failed"] + ["ok"] * (len(sources) - 1)
         return SwapResult(sources.clone(), status, ["stand-in failure"] + [""] * (len(sources) - 1))
 
@@ -49,7 +50,8 @@ def config(tmp_path: Path) -> dict:
 def test_the_offline_setting_is_the_landmark_swapper_with_the_offline_evaluators_and_re_detection():
     from hydra import compose, initialize_config_dir
 
-    from benchmarks.runner import CONFIG_DIR, register_resolvers, to_plain
+    from benchmarks.cli import CONFIG_DIR, register_resolvers
+    from benchmarks.plan import to_plain
 
     register_resolvers()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):

@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from benchmarks import paper, tables
-from benchmarks.cells import Components
-from benchmarks.runner import CONFIG_DIR, REPO_ROOT, register_resolvers, run
+from benchmarks.cli import CONFIG_DIR, REPO_ROOT, register_resolvers
+from benchmarks.execute import run
+from benchmarks.report import cli, paper
+from benchmarks.report.write import build_tables
 from benchmarks.store import CellKey, CellOutput, ResultStore, config_hash
+from benchmarks.workspace import Components
 from nullswap.data.base import FaceSet
 from tests.sample_subsets import balanced_sample_views
 
@@ -90,7 +92,7 @@ def paper_setting_cells(tmp_path: Path) -> Path:
 def test_identification_tables_show_the_paper_value_beside_each_measured_one(
     paper_setting_cells: Path,
 ) -> None:
-    written = tables.build_tables(paper_setting_cells)
+    written = build_tables(paper_setting_cells)
     out = paper_setting_cells / "tables"
     assert {p.name for p in written} >= {
         "table2.csv",
@@ -116,10 +118,10 @@ def test_identification_tables_show_the_paper_value_beside_each_measured_one(
 
 
 def test_tables_need_nothing_but_the_cell_files(paper_setting_cells: Path) -> None:
-    tables.build_tables(paper_setting_cells)
+    build_tables(paper_setting_cells)
     first = (paper_setting_cells / "tables" / "table2.md").read_text()
     shutil.rmtree(paper_setting_cells / "tables")
-    assert tables.main([str(paper_setting_cells)]) == 0
+    assert cli.main([str(paper_setting_cells)]) == 0
     assert (paper_setting_cells / "tables" / "table2.md").read_text() == first
 
 
@@ -136,7 +138,7 @@ def test_newest_cell_wins_and_seeds_are_averaged(tmp_path: Path) -> None:
             run_config,
             seed=seed,
         )
-    tables.build_tables(tmp_path)
+    build_tables(tmp_path)
     markdown = (tmp_path / "tables" / "table5.md").read_text()
     assert "0.300 (paper 0.628)" in markdown
     frame = pd.read_csv(tmp_path / "tables" / "table5.csv")
@@ -160,7 +162,7 @@ def test_the_offline_perceptual_metric_is_never_called_lpips(tmp_path: Path) -> 
             {"protectors": ["cmua", "nullswap"]},
             dataset="sample",
         )
-    tables.build_tables(tmp_path)
+    build_tables(tmp_path)
     markdown = (tmp_path / "tables" / "table1.md").read_text()
     header_row = next(line for line in markdown.splitlines() if line.startswith("| protector"))
     assert "ST-LPIPS" in header_row and "| LPIPS" not in header_row
@@ -213,7 +215,7 @@ def test_a_real_offline_run_builds_labelled_tables_and_figures(sample_faces: Fac
             with Image.open(path) as image:
                 assert image.size[0] > 200 and image.size[1] > 150
     shutil.rmtree(report.experiment / "cache")  # tables need only the cells
-    rebuilt = tables.build_tables(report.experiment)
+    rebuilt = build_tables(report.experiment)
     assert (report.experiment / "tables" / "table2.md").read_text() == markdown
     assert "qualitative_sample.png" not in {p.name for p in rebuilt}
 
@@ -289,7 +291,7 @@ def test_swap_cells_make_table3_with_both_recognizers_beside_the_paper(tmp_path:
             CellOutput("swap", {"similarity": {"arcface": arc, "vggface": vgg}}, counts={"pairs": 100}),
             {"protectors": ["cmua", "nullswap"]},
         )
-    tables.build_tables(tmp_path)
+    build_tables(tmp_path)
     markdown = (tmp_path / "tables" / "table3.md").read_text()
     assert "0.200 / 0.250 (paper 0.217 / 0.240)" in markdown
     assert "0.900 / 0.880 (paper 0.921 / 0.930)" in markdown

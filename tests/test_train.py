@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import nullswap.train as train_module
-from nullswap.data.base import FaceSet, to_uint8
+from nullswap.data.base import FaceSet
+from nullswap.images import to_uint8
 
 TINY = [
     "model.width=16", "model.id_blocks=1", "model.perturbation_blocks=1", "model.feature_blocks=1",

@@ -34,8 +34,8 @@ def _cpu_shim(torch):
 
 def main():
     with Driver() as drv:
-        model_dir = drv.options.get("model_dir", "stargan_celeba_256/models")
-        iters = int(drv.options.get("resume_iters", 200000))
+        model_dir = drv.options["model_dir"]
+        iters = int(drv.options["resume_iters"])
         g_path = f"{model_dir}/{iters}-G.ckpt"
         d_path = f"{model_dir}/{iters}-D.ckpt"
         drv.require_weights(
@@ -72,12 +72,12 @@ def main():
                 "attribute_source": "stargan-discriminator",
             }
         )
-        iterations = int(drv.options.get("iterations", 100))
-        epsilon = float(drv.options.get("epsilon", 0.05))
+        iterations = int(drv.options["iterations"])
+        epsilon = float(drv.options["epsilon"])
         predicted = {}
 
         pairs = list(drv.images())
-        for chunk in batches(pairs, drv.options.get("batch_size", 1)):
+        for chunk in batches(pairs, drv.options["batch_size"]):
             array = np.stack([image for _, image in chunk]).astype(np.float32) / 255.0
             x = torch.from_numpy(array).permute(0, 3, 1, 2).to(device) * 2.0 - 1.0
             with torch.no_grad():

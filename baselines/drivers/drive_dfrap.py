@@ -43,7 +43,7 @@ def main():
         mode = drv.mode or "simswap"
         if mode not in ("simswap", "stargan"):
             raise ValueError(f"unknown DF-RAP mode {mode!r} (simswap or stargan)")
-        comgan = bool(drv.options.get("comgan", True))
+        comgan = bool(drv.options["comgan"])
         needed = ([COMGAN] if comgan else []) + (SIMSWAP if mode == "simswap" else [STARGAN])
         drv.require_weights(
             needed,
@@ -68,9 +68,9 @@ def main():
             comg = bundle["ComG"].to(device).eval()
             comg_woj = bundle["ComG_woj"].to(device).eval()
         kwargs = {
-            "epsilon": float(drv.options.get("epsilon", 0.05)),
+            "epsilon": float(drv.options["epsilon"]),
             "comgan": comgan,
-            "balance": float(drv.options.get("balance", 1.0)),
+            "balance": float(drv.options["balance"]),
             "device": device,
         }
         if mode == "stargan":
@@ -78,7 +78,7 @@ def main():
             victim.load_state_dict(load_state_dict(torch, STARGAN))
             victim.to(device).eval()
             c_trg = torch.tensor(
-                [drv.options.get("c_trg", [1.0, 0.0, 0.0, 1.0, 1.0])], dtype=torch.float32, device=device
+                [drv.options["c_trg"]], dtype=torch.float32, device=device
             )
             kwargs.update(model=victim, c_trg=c_trg, faketype="StarGAN")
         else:

@@ -12,12 +12,10 @@ was trained at 0.05 while the README's test command passes 0.03), ``checkpoint``
 import numpy as np
 from driver_protocol import Driver, batches, load_state_dict, seed_torch, torch_device
 
-CHECKPOINT = "checkpoints/30000-PG-005.ckpt"
-
 
 def main():
     with Driver() as drv:
-        checkpoint = drv.options.get("checkpoint", CHECKPOINT)
+        checkpoint = drv.options["checkpoint"]
         drv.require_weights(
             [checkpoint],
             hint="the perturbation generator is in the Google Drive folder "
@@ -28,7 +26,7 @@ def main():
 
         seed_torch(torch, drv.seed)
         device = torch_device(torch, drv.request.get("device"))
-        eps = float(drv.options.get("eps", 0.05))
+        eps = float(drv.options["eps"])
         generator = Attackmodel()
         state = load_state_dict(torch, checkpoint)
         state = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
@@ -38,7 +36,7 @@ def main():
 
         pairs = list(drv.images())
         with torch.no_grad():
-            for chunk in batches(pairs, drv.options.get("batch_size", 16)):
+            for chunk in batches(pairs, drv.options["batch_size"]):
                 array = np.stack([image for _, image in chunk]).astype(np.float32) / 255.0
                 x = torch.from_numpy(array).permute(0, 3, 1, 2).to(device) * 2.0 - 1.0
                 x_adv = torch.clamp(x + eps * generator(x), -1.0, 1.0)

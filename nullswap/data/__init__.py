@@ -9,7 +9,9 @@ labels, and caches its aligned crops once under ``$NULLSWAP_HOME``::
     load_lfw(root, split="all", min_images_per_identity=2)
     load_folder(root)                                       # identity = sub-folder or one per image
 
-The names are imported on first use, so ``python -m nullswap.data.sample`` runs its module only once.
+Each loader is registered under its data set's name (:mod:`nullswap.data.registry`), which is how
+``load_dataset(cfg, split)`` (:mod:`nullswap.data.load`) reaches it from a ``data`` config.  The names
+are imported on first use, so ``python -m nullswap.data.sample`` runs its module only once.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "FaceSet": "nullswap.data.base",
-    "DatasetNotFoundError": "nullswap.data.folder",
+    "DatasetNotFoundError": "nullswap.data.aligned_cache",
     "load_folder": "nullswap.data.folder",
     "load_celebahq": "nullswap.data.celebahq",
     "load_lfw": "nullswap.data.lfw",
-    "build_sample": "nullswap.data.sample",
+    "build_sample": "nullswap.data.sample_build",
     "load_sample": "nullswap.data.sample",
-    "build_offline": "nullswap.data.offline",
+    "build_offline": "nullswap.data.offline_build",
     "load_offline": "nullswap.data.offline",
 }
 
@@ -42,12 +44,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from nullswap.data.aligned_cache import DatasetNotFoundError
     from nullswap.data.base import FaceSet
     from nullswap.data.celebahq import load_celebahq
-    from nullswap.data.folder import DatasetNotFoundError, load_folder
+    from nullswap.data.folder import load_folder
     from nullswap.data.lfw import load_lfw
-    from nullswap.data.offline import build_offline, load_offline
-    from nullswap.data.sample import build_sample, load_sample
+    from nullswap.data.offline import load_offline
+    from nullswap.data.offline_build import build_offline
+    from nullswap.data.sample import load_sample
+    from nullswap.data.sample_build import build_sample
 
 
 def __getattr__(name: str) -> Any:

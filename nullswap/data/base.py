@@ -48,11 +48,6 @@ class FaceSet:
                        [self.keys[i] for i in idx], dict(self.notes))
 
 
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(B, 3, H, W) float [0, 1] → (B, H, W, 3) uint8, rounded as an image file would store it."""
-    return images.detach().clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-
-
 def save_png(image: np.ndarray, path: Path) -> None:
     """Write one uint8 HWC image atomically (never leaves a half-written file)."""
     with atomic_path(path) as temporary:

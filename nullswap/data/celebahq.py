@@ -26,14 +26,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+from nullswap.data.aligned_cache import DatasetNotFoundError, Selection, SourceImage, load_aligned
 from nullswap.data.base import FaceSet
-from nullswap.data.folder import (
-    DatasetNotFoundError,
-    SourceImage,
-    cache_faces,
-    faceset_from_records,
-    select_items,
-)
+from nullswap.data.registry import register_dataset
 
 Split = Literal["train", "val", "test", "all"]
 PARTITION_NAMES = {0: "train", 1: "val", 2: "test"}
@@ -198,6 +193,7 @@ def celebahq_items(root: str | Path | None = None, split: Split = "test") -> tup
     return items, info
 
 
+@register_dataset("celebahq")
 def load_celebahq(
     root: str | Path | None = None,
     split: Split = "test",
@@ -214,16 +210,13 @@ def load_celebahq(
     ``min_images_per_identity`` images each), ``max_images`` the first images after that.
     """
     items, info = celebahq_items(root, split)
-    chosen = select_items(
-        items,
-        max_images=max_images,
-        max_identities=max_identities,
-        min_images_per_identity=min_images_per_identity,
-    )
-    records = cache_faces("celebahq", chosen, method="resize", progress=progress, info=info)
-    return faceset_from_records(
+    return load_aligned(
         "celebahq",
-        records,
+        items,
+        Selection(max_images, max_identities, min_images_per_identity),
+        method="resize",
+        progress=progress,
+        info=info,
         name=f"celebahq-{split}",
         notes={
             "dataset": "CelebA-HQ",

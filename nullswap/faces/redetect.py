@@ -6,6 +6,9 @@ therefore flatters it.  These helpers run an *independent* detector (dlib's HOG 
 landmark predictor by default, while protection uses MTCNN) on the changed image, pick the face that
 sits where the original one was, and re-align it to the canonical crop.  A face that is not found
 again is reported as such (``None``), never replaced by the original alignment.
+
+:func:`realign_with_dlib` is the geometry behind the ``<name>@redetect`` recognizers
+(:mod:`nullswap.recognizers.redetect`): dlib's complete pipeline on an evaluated crop.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 
 from nullswap.faces.align import align_face
 from nullswap.faces.detect import Detection, Detector, DlibDetector, detect_faces, get_detector
+from nullswap.faces.dlib_finder import DlibFaceFinder
 from nullswap.faces.templates import CANONICAL_256
 
 REDETECTOR = "dlib"
@@ -88,3 +92,19 @@ def redetect_in_photo(
         found = match_face(detections, centre, (x2 - x1 + y2 - y1) / 2.0)
         crops.append(None if found is None else align_face(photo, found.landmarks, CANONICAL_256)[0])
     return crops
+
+
+def realign_with_dlib(crop: np.ndarray, finder: DlibFaceFinder, dlib_chip: bool = False) -> np.ndarray | None:
+    """Re-detect the face of a uint8 crop with dlib's own pipeline and re-align it, or ``None``.
+
+    The face nearest the crop's centre is taken; it comes back as dlib's 150 chip (``dlib_chip``: what
+    ``compute_face_descriptor`` sees) or re-aligned from its five landmarks onto the canonical crop at
+    the crop's size."""
+    faces = finder(crop)
+    if not faces:
+        return None
+    centre = np.array(crop.shape[1::-1], dtype=np.float64) / 2
+    face = min(faces, key=lambda f: float(np.linalg.norm(f.points.mean(axis=0) - centre)))
+    if dlib_chip:
+        return finder.chip(crop, face)
+    return finder.canonical_crop(crop, face, size=crop.shape[0])

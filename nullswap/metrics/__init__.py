@@ -10,7 +10,6 @@ from nullswap.metrics.swap import SwapSimilarity, swap_similarity, swap_similari
 from nullswap.metrics.visual import (
     PERCEPTUAL_COLUMNS,
     VisualQuality,
-    as_uint8,
     perceptual_column,
     perceptual_distance,
     psnr,
@@ -24,7 +23,6 @@ __all__ = [
     "IdentificationResult",
     "SwapSimilarity",
     "VisualQuality",
-    "as_uint8",
     "embed_images",
     "identify",
     "normalize_rows",

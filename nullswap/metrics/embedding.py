@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nullswap.metrics.visual import as_uint8
+from nullswap.images import as_uint8
 
 
 @torch.no_grad()

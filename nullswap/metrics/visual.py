@@ -2,9 +2,9 @@
 
 All three are measured on **uint8** images — the form a user saves and shares — so a perturbation that
 does not survive rounding to 8 bits does not count.  Float tensors in [0, 1] are rounded exactly as
-:func:`nullswap.data.base.to_uint8` (and therefore as every image file) rounds them.
+:func:`nullswap.images.to_uint8` (and therefore as every image file) rounds them.
 
-* PSNR: ``skimage.metrics.peak_signal_noise_ratio`` with ``data_range=255``, per image over all pixels
+* PSNR: :func:`nullswap.images.psnr` (10·log10(255²/MSE)), per image over all pixels
   and channels.  An image identical to its clean version has infinite PSNR; the mean is taken over the
   images with finite PSNR and the identical ones are counted (``n_identical``), so one untouched image
   cannot make a whole column infinite.
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from skimage.metrics import structural_similarity
 
-from nullswap.data.base import to_uint8
+from nullswap.images import as_uint8, psnr_per_image
 
 #: Short column names for tables; the offline stand-in never appears as plain "LPIPS".
 PERCEPTUAL_COLUMNS: dict[str, str] = {"lpips-alex": "LPIPS", "stlpips-alex": "ST-LPIPS"}
@@ -36,23 +36,6 @@ SSIM_WINDOW_GAUSSIAN = "11x11 Gaussian window, sigma=1.5 (Wang et al. 2004), K1=
 def perceptual_column(name: str) -> str:
     """The table column for perceptual metric ``name`` (``LPIPS`` only for the paper's LPIPS)."""
     return PERCEPTUAL_COLUMNS.get(name, name)
-
-
-def as_uint8(images: np.ndarray | torch.Tensor) -> np.ndarray:
-    """uint8 (N, H, W, 3) from either uint8 NHWC arrays or float [0, 1] NCHW tensors (rounded as saved)."""
-    if isinstance(images, torch.Tensor):
-        if images.dtype == torch.uint8:
-            array = images.cpu().numpy()
-            return array if array.shape[-1] == 3 else array.transpose(0, 2, 3, 1)
-        if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"expected float (N, 3, H, W) images in [0, 1], got {tuple(images.shape)}")
-        return to_uint8(images)
-    array = np.asarray(images)
-    if array.dtype != np.uint8:
-        raise ValueError(f"numpy images must be uint8 (N, H, W, 3) as stored on disk, got {array.dtype}")
-    if array.ndim != 4 or array.shape[-1] != 3:
-        raise ValueError(f"numpy images must be uint8 (N, H, W, 3), got shape {array.shape}")
-    return array
 
 
 def _pair(
@@ -66,14 +49,7 @@ def _pair(
 
 def psnr(clean: np.ndarray | torch.Tensor, protected: np.ndarray | torch.Tensor) -> np.ndarray:
     """Per-image PSNR in dB (``inf`` where the uint8 images are identical)."""
-    a, b = _pair(clean, protected)
-    values = np.empty(len(a), dtype=np.float64)
-    for i in range(len(a)):
-        if np.array_equal(a[i], b[i]):
-            values[i] = np.inf
-        else:
-            values[i] = peak_signal_noise_ratio(a[i], b[i], data_range=255)
-    return values
+    return psnr_per_image(*_pair(clean, protected))
 
 
 def ssim(

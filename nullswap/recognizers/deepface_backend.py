@@ -65,8 +65,8 @@ from nullswap.faces.templates import (
     Template,
     similarity_matrix,
 )
-from nullswap.recognizers import register_recognizer
 from nullswap.recognizers.base import Recognizer
+from nullswap.recognizers.registry import register_recognizer
 
 #: deepface's ``normalize_input`` options (deepface/modules/preprocessing.py)
 NORMALIZATIONS = ("base", "raw", "Facenet", "Facenet2018", "VGGFace", "VGGFace2", "ArcFace")

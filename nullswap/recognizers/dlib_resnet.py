@@ -3,7 +3,7 @@
 Why: dlib's metric-learned ResNet is the strongest recognizer that reaches an offline machine through
 a package registry (PyPI ``face-recognition-models``, CC0), but dlib runs it in C++ with no gradients.
 The harness needs gradients through the recognizer to train NullSwap, so this module reads dlib's
-``.dat`` file (:mod:`nullswap.recognizers.dlib_format`) and replays the same computation in torch:
+``.dat`` file (:mod:`nullswap.recognizers.convert.dlib_format`) and replays the same computation in torch:
 
 * **input** — dlib's ``input_rgb_image_sized<150>``: ``(pixel − mean) / 256`` per channel on 0–255
   RGB values, with the means stored in the file (122.782, 117.001, 104.298 for R, G, B);
@@ -34,7 +34,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
@@ -43,12 +43,15 @@ from torch import nn
 
 from nullswap.assets import cache_root, sha256_of
 from nullswap.atomic import atomic_path
+from nullswap.faces.dlib_finder import CHIP_PADDING, CHIP_SIZE, DlibFaceFinder
 from nullswap.faces.templates import CANONICAL_256, DLIB_CHIP_150, Template, similarity_matrix
-from nullswap.recognizers import register_recognizer
 from nullswap.recognizers.base import Recognizer
-from nullswap.recognizers.dlib_format import ANET_BLOCKS, DlibNetwork, read_face_recognition_resnet
+from nullswap.recognizers.registry import register_recognizer
 from nullswap.weights import MANIFEST
 from nullswap.weights import path as weight_path
+
+if TYPE_CHECKING:  # the .dat reader is a conversion tool, imported when a conversion runs
+    from nullswap.recognizers.convert.dlib_format import DlibNetwork
 
 #: dlib's documented same-person rule: Euclidean distance between raw descriptors below this
 DLIB_DISTANCE_THRESHOLD = 0.6
@@ -59,8 +62,6 @@ DLIB_DISTANCE_THRESHOLD = 0.6
 #: 1 of the 435 pairs.
 DLIB_COSINE_THRESHOLD = 0.917
 _WEIGHTS = "dlib_resnet"
-_CHIP_SIZE = 150
-_CHIP_PADDING = 0.25
 
 
 # --------------------------------------------------------------------------------------------------
@@ -117,6 +118,8 @@ class DlibMetricNet(nn.Module):
         super().__init__()
         self.stem_conv = nn.Conv2d(3, 32, 7, stride=2, padding=0)
         self.stem_affine = Affine(32)
+        from nullswap.recognizers.convert.dlib_format import ANET_BLOCKS
+
         blocks, channels = [], 32
         for width, down in ANET_BLOCKS:
             blocks.append(ResidualBlock(channels, width, down))
@@ -183,6 +186,8 @@ def load_metric_net(weights: str | os.PathLike[str] | None = None, cache: bool =
             return model, means, sha256
         except Exception:  # a stale or damaged cache is never fatal: rebuild it from the .dat below
             pass
+    from nullswap.recognizers.convert.dlib_format import read_face_recognition_resnet
+
     net = read_face_recognition_resnet(file)
     model.load_dlib(net)
     means = torch.tensor(_input_means(net), dtype=torch.float32)
@@ -196,8 +201,8 @@ def load_metric_net(weights: str | os.PathLike[str] | None = None, cache: bool =
 # Recognizers
 # --------------------------------------------------------------------------------------------------
 def _check_frames(name: str, frames: torch.Tensor) -> None:
-    if frames.ndim != 4 or frames.shape[1] != 3 or frames.shape[-2:] != (_CHIP_SIZE, _CHIP_SIZE):
-        raise ValueError(f"{name}: expected (B, 3, {_CHIP_SIZE}, {_CHIP_SIZE}) RGB chips in [0, 1], "
+    if frames.ndim != 4 or frames.shape[1] != 3 or frames.shape[-2:] != (CHIP_SIZE, CHIP_SIZE):
+        raise ValueError(f"{name}: expected (B, 3, {CHIP_SIZE}, {CHIP_SIZE}) RGB chips in [0, 1], "
                          f"got {tuple(frames.shape)}")
 
 
@@ -205,7 +210,7 @@ class _DlibFacts:
     """Class attributes shared by the torch port and dlib's C++ (same network, same frame)."""
 
     embedding_dim: ClassVar[int] = 128
-    input_size: ClassVar[int] = _CHIP_SIZE
+    input_size: ClassVar[int] = CHIP_SIZE
     template: ClassVar[Template | None] = DLIB_CHIP_150
     threshold: ClassVar[float | None] = DLIB_COSINE_THRESHOLD
     weight_names: ClassVar[tuple[str, ...]] = (_WEIGHTS,)
@@ -217,7 +222,7 @@ class _DlibFacts:
             "threshold_kind": "cosine of L2-normalised embeddings; the median over real-face pairs of the "
                               "cosine the 0.6 distance rule implies at their descriptor norms",
             "input_normalisation": "(255 * rgb - (122.782, 117.001, 104.298)) / 256",
-            "chip": f"dlib.get_face_chip(size={_CHIP_SIZE}, padding={_CHIP_PADDING}) frame, expressed as "
+            "chip": f"dlib.get_face_chip(size={CHIP_SIZE}, padding={CHIP_PADDING}) frame, expressed as "
                     "the 5-point template DLIB_CHIP_150",
         }
 
@@ -290,82 +295,6 @@ TEMPLATE_PHOTOS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass
-class DlibFace:
-    """One face found by dlib: what its recognizer aligns with, and the harness's five points."""
-
-    rect: object  # dlib.rectangle from the frontal (HOG) detector
-    shape5: object  # dlib.full_object_detection of the 5-point predictor (eye corners, nose base)
-    points: np.ndarray  # (5, 2) harness landmarks from the 68-point predictor
-    chip_matrix: np.ndarray  # 2×3 image → 150 chip map of dlib.get_face_chip (padding 0.25)
-
-
-def chip_matrix(details: object) -> np.ndarray:
-    """The 2×3 pixel map (image → chip, ``cv2.warpAffine`` convention) of a ``dlib.chip_details``.
-
-    dlib rotates the image by ``angle`` about the centre of ``rect`` and stretches ``rect``'s corners
-    onto the chip's corner pixels: top-left → (0, 0), top-right → (cols−1, 0), bottom-right →
-    (cols−1, rows−1)."""
-    import cv2
-
-    rect, angle = details.rect, details.angle  # type: ignore[attr-defined]
-    cx, cy = (rect.left() + rect.right()) / 2.0, (rect.top() + rect.bottom()) / 2.0
-    c, s = np.cos(angle), np.sin(angle)
-
-    def rotate(x: float, y: float) -> tuple[float, float]:
-        return cx + c * (x - cx) - s * (y - cy), cy + s * (x - cx) + c * (y - cy)
-
-    src = np.array([rotate(rect.left(), rect.top()), rotate(rect.right(), rect.top()),
-                    rotate(rect.right(), rect.bottom())], dtype=np.float64)
-    cols, rows = details.cols - 1, details.rows - 1  # type: ignore[attr-defined]
-    dst = np.array([[0.0, 0.0], [cols, 0.0], [cols, rows]])
-    return cv2.getAffineTransform(src.astype(np.float32), dst.astype(np.float32)).astype(np.float64)
-
-
-def five_points_from_68(shape68: object) -> np.ndarray:
-    """Harness landmarks from dlib's 68 points: eye centres (mean of 36–41, 42–47), nose tip (30),
-    mouth corners (48, 54); left/right as seen in the image."""
-    pts = np.array([[p.x, p.y] for p in shape68.parts()], dtype=np.float64)  # type: ignore[attr-defined]
-    return np.stack([pts[36:42].mean(0), pts[42:48].mean(0), pts[30], pts[48], pts[54]])
-
-
-class DlibFaceFinder:
-    """dlib's frontal detector + 5-point predictor (its recognizer's alignment) + 68-point predictor
-    (the harness's five landmarks), on uint8 RGB images."""
-
-    def __init__(self, upsample: int = 0) -> None:
-        import dlib
-
-        self.dlib = dlib
-        self.upsample = upsample
-        self.detector = dlib.get_frontal_face_detector()
-        self.predictor5 = dlib.shape_predictor(str(weight_path("dlib_shape_predictor_5")))
-        self.predictor68 = dlib.shape_predictor(str(weight_path("dlib_shape_predictor_68")))
-
-    def __call__(self, image: np.ndarray) -> list[DlibFace]:
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"expected a uint8 RGB image (H, W, 3), got {image.dtype} {image.shape}")
-        faces = []
-        for rect in self.detector(image, self.upsample):
-            shape5 = self.predictor5(image, rect)
-            details = self.dlib.get_face_chip_details(shape5, _CHIP_SIZE, _CHIP_PADDING)
-            faces.append(DlibFace(rect, shape5, five_points_from_68(self.predictor68(image, rect)),
-                                  chip_matrix(details)))
-        return faces
-
-    def chip(self, image: np.ndarray, face: DlibFace) -> np.ndarray:
-        """dlib's own 150×150 chip (what ``compute_face_descriptor`` sees), uint8 RGB."""
-        return self.dlib.get_face_chip(image, face.shape5, size=_CHIP_SIZE, padding=_CHIP_PADDING)
-
-    @staticmethod
-    def canonical_crop(image: np.ndarray, face: DlibFace, size: int = CANONICAL_256.size) -> np.ndarray:
-        """The harness's canonical crop of ``face`` (5-point similarity onto CANONICAL_256), uint8 RGB."""
-        import cv2
-
-        matrix = similarity_matrix(face.points, CANONICAL_256.scaled(size).points)
-        return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
 def load_rgb(archive: str, member: str) -> np.ndarray:
     """A registry photo as a uint8 RGB array."""
     from PIL import Image
@@ -427,7 +356,7 @@ def derive_chip_template(images: Iterable[np.ndarray], finder: DlibFaceFinder | 
             canonical_to_chip = (_homogeneous(face.chip_matrix) @ np.linalg.inv(_homogeneous(to_canonical)))[:2]
             per_face.append(_apply(canonical_to_chip, CANONICAL_256.points))
             landmarks.append(_apply(face.chip_matrix, face.points))
-            mine = cv2.warpAffine(image, face.chip_matrix, (_CHIP_SIZE, _CHIP_SIZE), flags=cv2.INTER_LINEAR)
+            mine = cv2.warpAffine(image, face.chip_matrix, (CHIP_SIZE, CHIP_SIZE), flags=cv2.INTER_LINEAR)
             errors.append(np.abs(finder.chip(image, face).astype(np.float64) - mine).mean())
     if len(per_face) < 3:
         raise ValueError(f"need at least 3 faces to derive the chip template, found {len(per_face)}")

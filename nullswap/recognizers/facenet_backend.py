@@ -29,8 +29,8 @@ import torch
 from nullswap import weights
 from nullswap.faces.templates import CANONICAL_256, Template
 from nullswap.faces.warp import warp_affine
-from nullswap.recognizers import register_recognizer
 from nullswap.recognizers.base import Recognizer
+from nullswap.recognizers.registry import register_recognizer
 
 WEIGHTS = "facenet_vggface2"
 #: checkpoint keys of the VGGFace2 classification head, unused for embeddings

@@ -25,8 +25,8 @@ import torch
 from nullswap import weights
 from nullswap.atomic import atomic_path
 from nullswap.faces.templates import ARCFACE_112
-from nullswap.recognizers import register_recognizer
 from nullswap.recognizers.base import Recognizer
+from nullswap.recognizers.registry import register_recognizer
 
 WEIGHTS = "insightface_w600k_r50"
 PACK = "insightface_buffalo_l"

@@ -22,8 +22,8 @@ import torch
 
 from nullswap import weights
 from nullswap.faces.templates import ARCFACE_112
-from nullswap.recognizers import register_recognizer
 from nullswap.recognizers.base import Recognizer
+from nullswap.recognizers.registry import register_recognizer
 
 WEIGHTS = "mobilefacenet"
 PAIR = 2

@@ -6,7 +6,8 @@ the perturbation.  ``"<name>@redetect"`` wraps recognizer ``<name>`` so that eac
 re-detected by dlib's frontal (HOG) detector — independent of the MTCNN that built the crops — and
 re-aligned from its landmarks onto the canonical frame before embedding.  ``dlib-cpp@redetect`` uses
 dlib's complete pipeline instead (detector, 5-point predictor, ``get_face_chip``, C++ network), which
-is what a dlib user runs.
+is what a dlib user runs.  The geometry (detect, pick the face, re-align) is
+:func:`nullswap.faces.redetect.realign_with_dlib`; this module only wraps a recognizer around it.
 
 A crop where no face is found gives a row of NaN, which the identification metrics count as a failure
 (never dropped).  Black box: no gradient.
@@ -20,6 +21,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from nullswap.faces.dlib_finder import DlibFaceFinder
+from nullswap.faces.redetect import realign_with_dlib
+from nullswap.images import from_uint8, to_uint8
 from nullswap.recognizers.base import Recognizer
 
 SUFFIX = "@redetect"
@@ -32,8 +36,6 @@ class Redetected(Recognizer):
 
     def __init__(self, base: Recognizer, upsample: int = 1) -> None:
         super().__init__()
-        from nullswap.recognizers.dlib_resnet import DlibFaceFinder
-
         self.base = base
         self.finder = DlibFaceFinder(upsample=upsample)
         self.dlib_pipeline = base.name == "dlib-cpp"
@@ -55,27 +57,17 @@ class Redetected(Recognizer):
     def weight_names(self) -> tuple[str, ...]:  # type: ignore[override]
         return (*self.base.weight_names, "dlib_shape_predictor_5", "dlib_shape_predictor_68")
 
-    def _realign(self, crop: np.ndarray) -> np.ndarray | None:
-        faces = self.finder(crop)
-        if not faces:
-            return None
-        centre = np.array(crop.shape[1::-1], dtype=np.float64) / 2
-        face = min(faces, key=lambda f: float(np.linalg.norm(f.points.mean(axis=0) - centre)))
-        if self.dlib_pipeline:
-            return self.finder.chip(crop, face)
-        return self.finder.canonical_crop(crop, face, size=crop.shape[0])
-
     @torch.no_grad()
     def forward(self, faces: torch.Tensor) -> torch.Tensor:
         if faces.ndim != 4 or faces.shape[1] != 3:
             raise ValueError(f"{self.name}: expected (B, 3, H, W) RGB crops, got {tuple(faces.shape)}")
-        crops = (faces.detach().clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        crops = to_uint8(faces)
         out = torch.full((len(crops), self.embedding_dim), math.nan)
-        found = [(i, a) for i, a in enumerate(self._realign(np.ascontiguousarray(c)) for c in crops) if a is not None]
+        realigned = (realign_with_dlib(np.ascontiguousarray(c), self.finder, self.dlib_pipeline) for c in crops)
+        found = [(i, a) for i, a in enumerate(realigned) if a is not None]
         self.failures += len(crops) - len(found)
         if found:
-            batch = torch.from_numpy(np.stack([a for _, a in found])).permute(0, 3, 1, 2).float().div(255)
-            batch = batch.to(faces.device)
+            batch = from_uint8([a for _, a in found]).to(faces.device)
             if self.dlib_pipeline:
                 embedded = torch.nn.functional.normalize(self.base.embed(batch).float(), dim=-1)
             else:

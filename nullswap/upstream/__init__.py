@@ -5,6 +5,8 @@ One job per module:
 * :mod:`~nullswap.upstream.spec` — what an upstream is (:class:`UpstreamSpec`, :class:`WeightSpec`);
 * :mod:`~nullswap.upstream.layout` — where its checkout, environment and run logs live;
 * :mod:`~nullswap.upstream.runner` — :class:`ExternalRunner`: readiness checks, one driver run;
+* :mod:`~nullswap.upstream.adapter` — what every adapter (protector or swapper) shares: run settings,
+  driver options and their defaults, per-chunk run folders, provenance;
 * :mod:`~nullswap.upstream.protocol` — the request/status file protocol (harness side);
 * ``drivers/driver_protocol.py`` — the same protocol on the driver side (runs in the upstream's python);
 * :mod:`~nullswap.upstream.messages` — what the user reads when something is missing;

@@ -30,6 +30,7 @@ from PIL import Image
 
 from nullswap.assets import sha256_of, verified
 from nullswap.atomic import write_text
+from nullswap.provenance import git_commit
 from nullswap.upstream import messages
 from nullswap.upstream.errors import (
     ExternalRunError,
@@ -101,13 +102,7 @@ class ExternalRunner:
         """``git rev-parse HEAD`` of the checkout, or ``None`` when it is not a git checkout."""
         if not (self.checkout / ".git").exists():
             return None
-        proc = subprocess.run(
-            ["git", "-C", str(self.checkout), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return proc.stdout.strip() if proc.returncode == 0 else None
+        return git_commit(self.checkout)
 
     def _lock(self) -> dict[str, str]:
         try:

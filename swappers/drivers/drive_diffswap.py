@@ -29,7 +29,7 @@ with Driver() as drv:
     from PIL import Image
 
     drv.info.update({"python": sys.version.split()[0]})
-    timeout = float(drv.options.get("pair_timeout", 1800))
+    timeout = float(drv.options["pair_timeout"])
 
     def has_face(image):
         grey = cv2.cvtColor(np.ascontiguousarray(image[:, :, ::-1]), cv2.COLOR_BGR2GRAY)

@@ -31,7 +31,7 @@ with Driver() as drv:
     if not torch.cuda.is_available():
         raise RuntimeError("E4S's pipeline builds its models on cuda:0: this driver needs a CUDA GPU")
     seed_torch(torch, drv.seed)
-    if drv.options.get("face_parser", "default") != "default":
+    if drv.options["face_parser"] != "default":
         raise ValueError("only the upstream's default face parser is wired in this driver")
     scratch = tempfile.mkdtemp(prefix="e4s-")
     sys.argv = ["face_swap.py", "--output_dir", scratch]

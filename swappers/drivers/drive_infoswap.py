@@ -21,7 +21,7 @@ ROOTS = {
 }
 
 with Driver() as drv:
-    mode = str(drv.options.get("ib_mode", "smooth"))
+    mode = str(drv.options["ib_mode"])
     root, pattern = ROOTS[mode]
     weights = ["modules/model_128_ir_se50.pth"] + [os.path.join(root, pattern.format(k)) for k in "GEI"]
     drv.require_weights([os.path.normpath(w) for w in weights],

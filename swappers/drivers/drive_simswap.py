@@ -30,9 +30,9 @@ with Driver() as drv:
     if not torch.cuda.is_available():
         raise RuntimeError("SimSwap builds its generator on cuda:0: this driver needs a CUDA GPU")
     seed_torch(torch, drv.seed)
-    crop_size = int(drv.options.get("crop_size", 224))
+    crop_size = int(drv.options["crop_size"])
     # the upstream parses its options from the command line
-    sys.argv = ["test_wholeimage_swapsingle.py", "--crop_size", str(crop_size), "--name", str(drv.options.get("name", "people")),
+    sys.argv = ["test_wholeimage_swapsingle.py", "--crop_size", str(crop_size), "--name", str(drv.options["name"]),
                 "--Arc_path", "arcface_model/arcface_checkpoint.tar", "--no_simswaplogo"]
     from insightface_func.face_detect_crop_single import Face_detect_crop
     from models.models import create_model
@@ -44,7 +44,7 @@ with Driver() as drv:
     model = create_model(opt)
     model.eval()
     app = Face_detect_crop(name="antelope", root="./insightface_func/models")
-    app.prepare(ctx_id=0, det_thresh=float(drv.options.get("det_thresh", 0.6)), det_size=(640, 640), mode="None")
+    app.prepare(ctx_id=0, det_thresh=float(drv.options["det_thresh"]), det_size=(640, 640), mode="None")
     to_arcface = transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
     drv.info.update({"torch": torch.__version__, "crop_size": crop_size})
     scratch = tempfile.mkdtemp(prefix="simswap-")

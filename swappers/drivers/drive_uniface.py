@@ -11,7 +11,7 @@ import numpy as np
 from driver_protocol import Driver, batches, seed_torch
 
 with Driver() as drv:
-    checkpoint = str(drv.options.get("checkpoint", "session/swap/checkpoints/500000.pt"))
+    checkpoint = str(drv.options["checkpoint"])
     drv.require_weights([checkpoint], hint="the 'swap' model of the UniFace README")
     import torch
     from PIL import Image
@@ -41,7 +41,7 @@ with Driver() as drv:
 
     pairs = list(drv.pairs())
     with torch.no_grad():
-        for chunk in batches(pairs, int(drv.options.get("batch_size", 8))):
+        for chunk in batches(pairs, int(drv.options["batch_size"])):
             src = torch.stack([transform(Image.fromarray(s)) for _, s, _ in chunk]).half().cuda()
             trg = torch.stack([transform(Image.fromarray(t)) for _, _, t in chunk]).half().cuda()
             _, _, fake = model([trg, src])

@@ -51,6 +51,8 @@ class Driver:
                 f"driver speaks protocol {PROTOCOL_VERSION}, request has {self.request.get('protocol')!r}"
             )
         self.checkout = self.request["upstream"]["checkout"]
+        #: every option of the adapter, defaults included (the adapter's ``default_options`` is the one
+        #: place they are declared; a driver reads ``options["key"]`` and repeats no default)
         self.options = self.request.get("options") or {}
         self.seed = int(self.request.get("seed", 0))
         self.mode = self.request.get("mode")

@@ -1,4 +1,4 @@
-"""Measure the in-process protectors on the offline sample faces: ``python -m benchmarks.protector_sweep``.
+"""Measure the in-process protectors on the offline sample faces: ``python -m benchmarks.tools.protector_sweep``.
 
 For each protector setting — PGD at 1, 2, 4 and 8/255 (white box on the differentiable offline
 recognizers), random noise at a matched PSNR, and CMUA's mechanism applied with a *synthetic* pattern
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -27,8 +26,8 @@ import torch.nn.functional as F
 
 import baselines
 from baselines._frames import measure, summarise
+from nullswap.provenance import REPO_ROOT, git_commit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RECOGNIZERS = ("dlib", "sface", "mobilefacenet")
 ATTACKED = ("dlib", "sface")
 
@@ -93,13 +92,6 @@ def cosine_table(
     return out
 
 
-def git_commit() -> str | None:
-    proc = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return proc.stdout.strip() or None
-
-
 def markdown(rows: list[dict[str, object]], recognizers: list[str]) -> str:
     head = (
         ["setting", "PSNR", "SSIM", "L∞/255"]
@@ -130,7 +122,7 @@ def markdown(rows: list[dict[str, object]], recognizers: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.protector_sweep",
+        prog="python -m benchmarks.tools.protector_sweep",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -179,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(rows, args.recognizers)
     record = {
         "what": "protector sweep on the offline sample test faces (fixed canonical crop, no re-detection)",
-        "command": "python -m benchmarks.protector_sweep " + " ".join(argv or []),
+        "command": "python -m benchmarks.tools.protector_sweep " + " ".join(argv or []),
         "git_commit": git_commit(),
         "torch": torch.__version__,
         "python": platform.python_version(),

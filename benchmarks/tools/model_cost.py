@@ -1,7 +1,7 @@
-"""Size and CPU cost of the NullSwap generator: ``python -m benchmarks.model_cost [model overrides]``.
+"""Size and CPU cost of the NullSwap generator: ``python -m benchmarks.tools.model_cost [model overrides]``.
 
 Prints parameter counts and the forward (protect) and forward+backward (train) time per 256×256 image,
-for the default architecture or any ``model.*`` override, e.g. ``python -m benchmarks.model_cost width=32``.
+for the default architecture or any ``model.*`` override, e.g. ``python -m benchmarks.tools.model_cost width=32``.
 """
 
 from __future__ import annotations

@@ -1,147 +1,30 @@
-"""Tables from cell files only — CSV, Markdown and LaTeX, each measured value beside the paper's.
+"""Table builders: from one (table, data set) group of cells to the paper's layout, measured beside paper.
 
-``python -m benchmarks.tables EXPERIMENT_DIR`` rebuilds every table and figure of an experiment folder
-from its ``cells/`` (it never runs a model).  For each (table, data set) found it writes, under
-``EXPERIMENT_DIR/tables/``:
-
-* ``<table>.csv`` — tidy: one row per (protector, evaluator, metric) with the measured mean over seeds,
-  its standard deviation, the number of seeds, the paper's value and the counts behind it;
-* ``<table>.md`` / ``<table>.tex`` — the paper's layout, every entry as ``measured (paper value)``,
-  under a header that states the setting (data set, number of faces, recognizers, perceptual metric,
-  and "not the paper's setting" with the reasons where that applies), followed by the caveats the
-  cells recorded;
-* figures (see :mod:`benchmarks.figures`).
-
-When several cells fill the same slot (table, data set, protector, evaluator, seed) with different
-configurations, the most recently finished one is used and the header says how many were set aside.
-A data-set suffix (``table2_lfw.md``) is added only when one experiment holds a table on two data sets.
+Each builder returns a :class:`TableBuild` — the setting header, the display frame (every entry as
+``measured (paper value)``), the tidy frame with the paper's numbers attached, and the notes — which the
+views (:mod:`benchmarks.report.render`, :mod:`benchmarks.report.figures`) turn into files.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmarks import paper
-from benchmarks.store import ResultStore, atomic_write_text
+from benchmarks.report import paper
+from benchmarks.report.formatting import DASH, DIGITS, fmt, with_paper
+from benchmarks.report.frames import aggregate, cell_rows, latest
+from benchmarks.report.setting import PAPER_RECOGNIZERS, setting_header
 from nullswap.metrics.visual import perceptual_column
-
-log = logging.getLogger("benchmarks")
-DASH = "–"
-TITLES = {
-    "table1": "Table 1 — visual quality of the protected faces (PSNR ↑, SSIM ↑, perceptual distance ↓)",
-    "table2": "Table 2 — identification accuracy on protected faces, Acc@5 / Acc@1 (lower = better cloaking)",
-    "table3": "Table 3 — identity similarity between swaps of the clean and the protected source (lower is better)",
-    "table4": "Table 4 — cross-data-set identification, Acc@5 / Acc@1 (lower = better cloaking)",
-    "table5": "Table 5 — DLW ablation, Acc@1 per training session (lower = better cloaking)",
-}
-DATASET_LABELS = {"celebahq": "CelebA-HQ", "lfw": "LFW", "sample": "offline sample", "offline": "offline set",
-                  "folder": "image folder"}
-PAPER_DATA = {"celebahq": "CelebA-HQ test split", "lfw": "LFW, all 5,749 identities"}
-PAPER_RECOGNIZERS = set(paper.RECOGNIZERS.values())
-IDENTIFICATION_METRICS = (
-    "top1",
-    "top5",
-    "top1_detected",
-    "top5_detected",
-    "same_image_cosine",
-    "verified_rate",
-)
-VISUAL_METRICS = ("psnr", "ssim", "perceptual")
-DIGITS = {"psnr": 2, "ssim": 4, "perceptual": 4}
-
-
-# --------------------------------------------------------------------------------------------------
-# Cells → tidy frame
-# --------------------------------------------------------------------------------------------------
-def cell_rows(cells: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """One row per (cell, metric) with the cell's key, counts and the facts tables need."""
-    rows = []
-    for cell in cells:
-        key, values, counts = cell["key"], cell.get("values") or {}, cell.get("counts") or {}
-        prov = cell.get("provenance") or {}
-        base = {
-            **{k: key[k] for k in ("table", "dataset", "protector", "evaluator", "seed", "config_hash")},
-            "kind": cell.get("kind"),
-            "finished": prov.get("finished") or "",
-            "path": cell.get("_path"),
-            "n_images": counts.get("images"),
-            "n_probes": counts.get("probes"),
-            "n_identities": counts.get("identities"),
-            "perceptual_name": values.get("perceptual_name"),
-        }
-        if cell.get("kind") == "identification":
-            metrics = {m: values.get(m) for m in IDENTIFICATION_METRICS}
-        elif cell.get("kind") == "visual":
-            metrics = {m: values.get(m) for m in VISUAL_METRICS}
-        elif cell.get("kind") == "swap":
-            metrics = {f"similarity_{rec}": v for rec, v in (values.get("similarity") or {}).items()}
-            metrics |= {f"identified_{rec}": v for rec, v in (values.get("identified_as_source") or {}).items()}
-            metrics |= {
-                f"identified_clean_{rec}": v for rec, v in (values.get("identified_as_source_clean") or {}).items()
-            }
-            failures = cell.get("failures") or {}
-            if "pairs_without_swap" in failures:
-                metrics["pairs_without_swap"] = failures["pairs_without_swap"]
-                metrics["pairs"] = counts.get("pairs")
-        else:
-            continue
-        rows += [base | {"metric": m, "value": np.nan if v is None else float(v)} for m, v in metrics.items()]
-    return pd.DataFrame(rows)
-
-
-def latest(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Keep, per slot and seed, the most recently finished cell; return how many cells were set aside."""
-    if frame.empty:
-        return frame, 0
-    slot = ["table", "dataset", "protector", "evaluator", "seed"]
-    cells = frame.drop_duplicates("path").sort_values(["finished", "path"])
-    keep = cells.groupby(slot, sort=False).tail(1)["path"]
-    return frame[frame["path"].isin(set(keep))], int(len(cells) - len(keep))
-
-
-def aggregate(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean, standard deviation and number of seeds per (protector, evaluator, metric)."""
-    group = ["table", "dataset", "protector", "evaluator", "metric"]
-    agg = frame.groupby(group, sort=False).agg(
-        measured=("value", "mean"),
-        measured_std=("value", "std"),
-        n_seeds=("seed", "nunique"),
-        n_images=("n_images", "max"),
-        n_probes=("n_probes", "max"),
-        n_identities=("n_identities", "max"),
-        perceptual_name=("perceptual_name", "first"),
-    )
-    return agg.reset_index()
-
-
-# --------------------------------------------------------------------------------------------------
-# Formatting
-# --------------------------------------------------------------------------------------------------
-def fmt(value: float | None, digits: int = 3) -> str:
-    return (
-        DASH
-        if value is None or (isinstance(value, float) and not np.isfinite(value))
-        else f"{value:.{digits}f}"
-    )
-
-
-def with_paper(measured: str, reference: str, label: str = "paper") -> str:
-    """``measured (paper reference)``; the parenthesis is left out where the paper has no such number."""
-    if not reference.replace(DASH, "").replace("/", "").strip():
-        return measured
-    return f"{measured} ({label} {reference})"
 
 
 @dataclass
 class TableBuild:
+    """One built table: what its views need, and nothing they would have to recompute."""
+
     name: str
     dataset: str
     header: str
@@ -162,65 +45,6 @@ def _run_config(cells: list[dict[str, Any]]) -> dict[str, Any]:
         return {}
     newest = max(cells, key=lambda c: (c.get("provenance") or {}).get("finished") or "")
     return (newest.get("provenance") or {}).get("run_config") or {}
-
-
-def _dataset_facts(cells: list[dict[str, Any]]) -> dict[str, Any]:
-    for cell in cells:
-        dataset = (cell.get("provenance") or {}).get("dataset")
-        if dataset:
-            return dataset
-    return {}
-
-
-def setting_header(
-    table: str,
-    dataset: str,
-    cells: list[dict[str, Any]],
-    recognizers: Sequence[str],
-    perceptual: str | None,
-    extra_reasons: Sequence[str] = (),
-) -> tuple[str, list[str]]:
-    """The line that says what was measured, and whether it is the paper's setting (with reasons)."""
-    facts = _dataset_facts(cells)
-    config = facts.get("config") or {}
-    n_images, n_ids = facts.get("n_images"), facts.get("n_identities")
-    label = DATASET_LABELS.get(dataset, dataset)
-    split = config.get("split")
-    parts = [
-        f"data set: {label}"
-        + (f" ({split} split)" if split else "")
-        + (f", {n_images} faces, {n_ids} identities" if n_images else "")
-    ]
-    if recognizers:
-        parts.append("recognizers: " + ", ".join(recognizers))
-    if perceptual:
-        parts.append(f"perceptual metric: {perceptual_column(perceptual)} ({perceptual})")
-    reasons = []
-    paper_dataset = paper.DATASETS.get(table)
-    if dataset != paper_dataset:
-        reasons.append(f"{label}, {n_images} faces" if dataset == "sample" else f"data set {label}")
-    elif config.get("max_images") is not None:
-        reasons.append(f"first {config['max_images']} images only")
-    if recognizers and not PAPER_RECOGNIZERS.issubset(recognizers):
-        reasons.append("not the paper's four deepface recognizers")
-    if perceptual and perceptual != "lpips-alex":
-        reasons.append(f"{perceptual_column(perceptual)} instead of LPIPS (not comparable)")
-    reasons += list(extra_reasons)
-    if reasons:
-        parts.append(
-            "not the paper's setting: "
-            + "; ".join(reasons)
-            + f" (paper: {PAPER_DATA.get(paper_dataset, paper_dataset)})"
-        )
-    else:
-        parts.append("the paper's setting")
-    notes = []
-    if dataset == "sample":
-        notes.append(
-            f"offline sample, {n_images} faces; not the paper's setting: numbers show that the harness "
-            "runs end to end on real faces, not how the defences compare on CelebA-HQ"
-        )
-    return "; ".join(parts), notes
 
 
 def _cell_notes(cells: list[dict[str, Any]]) -> list[str]:
@@ -484,93 +308,3 @@ BUILDERS = {
     "table4": build_identification,
     "table5": build_identification,
 }
-
-
-# --------------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------------
-#: characters of the Markdown tables that plain (pdf)LaTeX does not take as they are
-LATEX_SYMBOLS = {
-    "†": r"\textsuperscript{\dag}",
-    "–": "--",
-    "—": "---",
-    "↑": r"$\uparrow$",
-    "↓": r"$\downarrow$",
-    "×": r"$\times$",
-    "σ": r"$\sigma$",
-}
-
-
-def latex_symbols(text: str) -> str:
-    for symbol, command in LATEX_SYMBOLS.items():
-        text = text.replace(symbol, command)
-    return text
-
-
-def write_table(build: TableBuild, directory: Path, stem: str) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    title = TITLES.get(build.name, build.name)
-    csv_path, md_path, tex_path = (directory / f"{stem}.{ext}" for ext in ("csv", "md", "tex"))
-    atomic_write_text(csv_path, build.tidy.to_csv(index=False))
-    notes = "".join(f"- {n}\n" for n in build.notes)
-    markdown = f"## {title}\n\n{build.header}\n\n{build.display.to_markdown()}\n"
-    if notes:
-        markdown += f"\nNotes:\n\n{notes}"
-    atomic_write_text(md_path, markdown)
-    caption = f"{title}. {build.header}."
-    latex = build.display.to_latex(caption=caption, label=f"tab:{stem}", escape=True, column_format=None)
-    atomic_write_text(tex_path, latex_symbols(latex))
-    return [csv_path, md_path, tex_path]
-
-
-def build_tables(root: Path | str) -> list[Path]:
-    """Rebuild every table and figure of experiment folder ``root`` from its cell files."""
-    from benchmarks import figures
-
-    root = Path(root)
-    cells = list(ResultStore(root).cells())
-    if not cells:
-        log.warning("no cells under %s", root / "cells")
-        return []
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for cell in cells:
-        groups.setdefault((cell["key"]["table"], cell["key"]["dataset"]), []).append(cell)
-    datasets_per_table: dict[str, int] = {}
-    for table, _ in groups:
-        datasets_per_table[table] = datasets_per_table.get(table, 0) + 1
-    out_dir = root / "tables"
-    written: list[Path] = []
-    for (table, dataset), group in sorted(groups.items()):
-        builder = BUILDERS.get(table)
-        if builder is None:
-            continue
-        _, stale = latest(cell_rows(group))
-        build = builder(table, dataset, group, stale)
-        stem = table if datasets_per_table[table] == 1 else f"{table}_{dataset}"
-        written += write_table(build, out_dir, stem)
-        written += figures.table_figures(build, out_dir, stem)
-    written += figures.qualitative_grids(root, out_dir)
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.tables",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("experiments", nargs="+", type=Path, help="experiment folders (results/<experiment>)")
-    args = parser.parse_args(argv)
-    status = 0
-    for root in args.experiments:
-        if not (root / "cells").is_dir():
-            print(f"{root}: no cells/ folder (is this an experiment folder?)")
-            status = 1
-            continue
-        for path in build_tables(root):
-            print(f"wrote {path}")
-    return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -26,7 +26,7 @@ from nullswap.atomic import atomic_path
 from nullswap.metrics.visual import perceptual_column
 
 if TYPE_CHECKING:
-    from benchmarks.tables import TableBuild
+    from benchmarks.report.builders import TableBuild
 
 DPI = 130
 QUALITATIVE_DPI = 100

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from nullswap.assets import cache_root
+from nullswap.provenance import REPO_ROOT as REPO
 
-REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "results"
 EXPERIMENT = "demo"
 PROTECTORS = ["clean", "noise", "pgd", "nullswap"]
@@ -127,7 +127,7 @@ def write_readme(heads: list[str], curves: dict[str, dict], timings: dict[str, f
     lines = [
         "# Demo results (offline sample setting — not the paper's)",
         "",
-        "Produced by `make demo` (`python -m benchmarks.demo`) on a CPU. Everything here is measured on the",
+        "Produced by `make demo` (`python -m benchmarks.tools.demo`) on a CPU. Everything here is measured on the",
         "offline sample set: real faces that package registries ship (test split: 21 faces of 16 identities,",
         "plus transformed views of each photo for the identification gallery). Recognizers: dlib and SFace",
         "(NullSwap trained against both with DLW), MobileFaceNet (never seen in training). The perceptual",
@@ -180,9 +180,9 @@ def write_readme(heads: list[str], curves: dict[str, dict], timings: dict[str, f
         "",
         "Each number above comes from one cell file under `cells/` (git commit, resolved config, weight",
         "sha256s, package versions, thresholds, counts, wall time). Tables are rebuilt from them with",
-        "`python -m benchmarks.tables results/demo`.",
+        "`python -m benchmarks.report results/demo`.",
         "",
-        f"This page was last written by `{' '.join(['python -m benchmarks.demo', *sys.argv[1:]])}`, which "
+        f"This page was last written by `{' '.join(['python -m benchmarks.tools.demo', *sys.argv[1:]])}`, which "
         f"took {total / 60:.1f} min ("
         + ", ".join(f"{k}: {v:.0f} s" for k, v in timings.items())
         + "). Steps whose work was already done take seconds: a finished checkpoint is resumed as is and "
@@ -195,7 +195,7 @@ def write_readme(heads: list[str], curves: dict[str, dict], timings: dict[str, f
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.demo", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.tools.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--heads", nargs="+", default=["residual"], choices=["residual", "direct"],
                         help="output heads to train (the first one is the NullSwap column of the tables)")

@@ -1,6 +1,6 @@
 """Every recognizer that runs on this machine, measured on the offline sample faces.
 
-``python -m benchmarks.recognizer_report`` writes ``results/recognizers/report.{md,json}``: embedding
+``python -m benchmarks.tools.recognizer_report`` writes ``results/recognizers/report.{md,json}``: embedding
 size, CPU time per face, genuine vs impostor cosine (genuine = the same person in *different*
 photographs: Obama's three photos and the same-person groups of the sample), whether gradients reach a
 256 canonical crop, and — for converted models — the largest difference to their reference runtime on
@@ -13,7 +13,6 @@ import argparse
 import itertools
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,9 +21,10 @@ import torch
 
 from nullswap import recognizers
 from nullswap.data.sample import load_sample
+from nullswap.provenance import REPO_ROOT as REPO
+from nullswap.provenance import git_commit
 from nullswap.weights import MissingWeightsError
 
-REPO = Path(__file__).resolve().parent.parent
 OFFLINE = ["dlib", "dlib-cpp", "sface", "sface-onnx", "mobilefacenet"]
 PAPER = ["arcface", "facenet", "facenet512", "vggface", "sface-deepface", "facenet-vggface2", "arcface-insightface"]
 #: converted model → its reference runtime
@@ -126,7 +126,7 @@ def markdown(rows: dict[str, dict], faces: int, threads: int) -> str:
         "",
         f"{faces} real faces (offline sample set, all splits, no views); genuine pairs are the same person in "
         "different photographs; CPU times per face at batch 8 with "
-        f"{threads} thread(s), 256 canonical crops in. Produced by `python -m benchmarks.recognizer_report`.",
+        f"{threads} thread(s), 256 canonical crops in. Produced by `python -m benchmarks.tools.recognizer_report`.",
         "",
         "| recognizer | dim | differentiable | ms/face fwd | ms/face fwd+bwd | genuine cos mean (min) | "
         "impostor cos mean (max) | threshold | genuine ≥ thr | impostor ≥ thr | grad reaches 256 crop | "
@@ -153,7 +153,7 @@ def markdown(rows: dict[str, dict], faces: int, threads: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.recognizer_report", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.tools.recognizer_report", description=__doc__)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "recognizers")
     parser.add_argument("--names", nargs="*", default=OFFLINE + PAPER)
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = measure(args.names, args.threads)
     faces = len(load_sample("all"))
     args.out.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    commit = git_commit() or ""
     provenance = {"git_commit": commit, "torch": torch.__version__, "python": platform.python_version(),
                   "machine": platform.machine(), "processor": platform.processor(), "threads": args.threads,
                   "created": time.strftime("%Y-%m-%dT%H:%M:%S")}

@@ -1,6 +1,6 @@
 """Show what a swapper does: a grid of source / target / result on the offline test faces.
 
-``python -m benchmarks.swap_grid [--swapper landmark] [--pairs 8] [--seed 0] [--out results/swaps]``
+``python -m benchmarks.tools.swap_grid [--swapper landmark] [--pairs 8] [--seed 0] [--out results/swaps]``
 writes ``<out>/<swapper>_grid.png`` and ``<out>/README.md`` (the command, the pairs, each pair's outcome,
 the swapper's description, the git commit and the wall time).  The pairs are those of Table 3
 (:func:`benchmarks.pairs.sample_pairs`: seeded, different identities).
@@ -15,13 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.figures import swap_grid
 from benchmarks.pairs import sample_pairs
+from benchmarks.report.figures import swap_grid
+from benchmarks.report.formatting import made_with
 from benchmarks.store import git_state, now_iso
 from nullswap.atomic import write_text
-from nullswap.data.base import FaceSet, to_uint8
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from nullswap.data.base import FaceSet
+from nullswap.images import to_uint8
+from nullswap.provenance import REPO_ROOT
 
 
 def make_swap_grid(swapper_name: str, faces: FaceSet, n_pairs: int, seed: int, out: Path) -> dict[str, object]:
@@ -75,12 +76,7 @@ def write_readme(record: dict[str, object], out: Path, command: str) -> Path:
         f"The swapper is a {swapper.get('kind')}.",
         f"{ok} of {len(pairs)} pairs swapped; the others show their outcome instead of a result.",
         "",
-        "Made with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
+        *made_with(command),
         f"Swap time {record['swap_seconds']} s for {len(pairs)} pairs on the CPU; "
         f"git {(record['git'] or {}).get('commit')}; {record['created']}.",
         "",
@@ -102,7 +98,7 @@ def write_readme(record: dict[str, object], out: Path, command: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.swap_grid", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.tools.swap_grid", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--swapper", default="landmark")
     parser.add_argument("--split", default="test", help="split of the offline sample set")
@@ -114,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
     faces = load_sample(args.split)
     record = make_swap_grid(args.swapper, faces, args.pairs, args.seed, args.out)
-    command = "python -m benchmarks.swap_grid " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.tools.swap_grid " + shlex.join(argv if argv is not None else sys.argv[1:])
     readme = write_readme(record, args.out, command.strip())
     print(f"wrote {args.out / record['image']} and {readme}")
     return 0

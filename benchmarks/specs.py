@@ -1,0 +1,85 @@
+"""What a table column or row is: a protector or a recognizer by name, options and seed.
+
+A spec's :meth:`config` is what identifies its results: cache files and cell hashes are derived from it,
+so options that only change logging or placement are left out of it, and files an option names count
+by their content."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.protector_options import FILE_OPTIONS
+from benchmarks.store import config_hash
+
+CLEAN = "clean"
+#: protector/recognizer options that cannot change a result; kept out of cache and cell hashes
+NON_SEMANTIC_OPTIONS = frozenset({"progress", "record_stats", "verbose", "device", "threads"})
+
+
+@functools.lru_cache(maxsize=64)
+def _file_digest_cached(path: str, size: int, mtime_ns: int) -> str:
+    from nullswap.assets import sha256_of
+
+    return sha256_of(Path(path))
+
+
+def _file_digest(path: str) -> str:
+    stat = Path(path).stat()
+    return _file_digest_cached(path, stat.st_size, stat.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class ProtectorSpec:
+    """One protector column: ``name`` (the column), ``registry`` (what :func:`baselines.load` builds)."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    registry: str | None = None
+
+    @property
+    def is_clean(self) -> bool:
+        return (self.registry or self.name) == CLEAN
+
+    def config(self) -> dict[str, Any]:
+        """What identifies the protected images: options that only change logging or placement are left out,
+        and files the protector reads (a checkpoint, a perturbation) count by content, not by path alone —
+        retraining into the same path makes new cells."""
+        options = {k: v for k, v in self.options.items() if k not in NON_SEMANTIC_OPTIONS}
+        config: dict[str, Any] = {
+            "name": self.name,
+            "registry": self.registry or self.name,
+            "options": options,
+            "seed": self.seed,
+        }
+        digests = {k: _file_digest(str(v)) for k, v in options.items()
+                   if k in FILE_OPTIONS and v and Path(str(v)).is_file()}
+        if digests:
+            config["file_sha256"] = digests
+        return config
+
+    @property
+    def tag(self) -> str:
+        return f"{self.name}-{config_hash(self.config())}"
+
+
+@dataclass(frozen=True)
+class RecognizerSpec:
+    """One recognizer row: registry name and options."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "options": {k: v for k, v in self.options.items() if k not in NON_SEMANTIC_OPTIONS},
+        }
+
+    @property
+    def tag(self) -> str:
+        return f"{self.name}-{config_hash(self.config())}"
