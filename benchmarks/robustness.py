@@ -269,19 +269,29 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def figure(result: dict[str, Any], path: Path) -> Path:
+    """Acc@1 (top row) and the same-photo identity cosine (bottom row, finer: it moves before a probe
+    crosses to another identity) per recognizer, one line per protector across the transforms."""
     rows = pd.DataFrame(result["rows"])
     transforms = list(dict.fromkeys(rows["transform"]))
     recognizers = list(dict.fromkeys(rows["recognizer"]))
-    fig, axes = plt.subplots(1, len(recognizers), figsize=(4.2 * len(recognizers), 3.6), sharey=True, squeeze=False)
-    for ax, recognizer in zip(axes[0], recognizers):
-        for protector in dict.fromkeys(rows["protector"]):
-            part = rows[(rows["recognizer"] == recognizer) & (rows["protector"] == protector)].set_index("transform")
-            ax.plot(range(len(transforms)), part.loc[transforms, "top1"], marker="o", label=protector)
-        ax.set_title(recognizer)
-        ax.set_xticks(range(len(transforms)), transforms, rotation=60, ha="right", fontsize=8)
-        ax.set_ylim(-0.02, 1.02)
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("Acc@1 after transform + re-detection")
+    metrics = [("top1", "Acc@1 after transform + re-detection", (-0.02, 1.02)),
+               ("same_image_cosine", "cosine, clean vs protected (same photo)", None)]
+    fig, axes = plt.subplots(len(metrics), len(recognizers), figsize=(4.2 * len(recognizers), 3.4 * len(metrics)),
+                             sharey="row", squeeze=False)
+    for row, (row_axes, (metric, label, limits)) in enumerate(zip(axes, metrics)):
+        for ax, recognizer in zip(row_axes, recognizers):
+            for protector in dict.fromkeys(rows["protector"]):
+                part = rows[(rows["recognizer"] == recognizer) & (rows["protector"] == protector)]
+                part = part.set_index("transform")
+                ax.plot(range(len(transforms)), part.loc[transforms, metric], marker="o", label=protector)
+            if row == 0:
+                ax.set_title(recognizer)
+            last = row == len(metrics) - 1
+            ax.set_xticks(range(len(transforms)), transforms if last else [], rotation=60, ha="right", fontsize=8)
+            if limits:
+                ax.set_ylim(*limits)
+            ax.grid(alpha=0.3)
+        row_axes[0].set_ylabel(label)
     axes[0][-1].legend(fontsize=8)
     fig.suptitle(_label(result["provenance"]), fontsize=7)
     try:
