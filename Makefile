@@ -65,7 +65,7 @@ reproduce-table4: $(STAMP)  ## Table 4: LFW cross-dataset identification
 reproduce-table5: $(STAMP)  ## Table 5: DLW ablation (trains four sessions)
 	$(PY) -m benchmarks.table5 $(CLUSTER_ARGS) $(ARGS)
 
-robustness: sample  ## cloaks after JPEG, resizing, blur, screenshots and purifiers, through re-detection (results/robustness/)
+robustness: sample  ## cloaks after JPEG, resizing, blur, screenshots and purifiers, through re-detection (results/robustness/; results/robustness-offline/ for the offline test split)
 	$(PY) -m benchmarks.robustness
 
 tables: $(STAMP)  ## rebuild every results/<experiment>/tables from its cell files only
