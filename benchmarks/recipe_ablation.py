@@ -37,7 +37,7 @@ import pandas as pd
 from benchmarks.protector_options import resolved_protector_options
 from benchmarks.specs import ProtectorSpec
 from benchmarks.store import atomic_write_text
-from benchmarks.tradeoff import add_drops, run_cells
+from benchmarks.tradeoff import add_drops, run_cells, summarise
 from benchmarks.workspace import resolve_device
 from nullswap.provenance import REPO_ROOT as REPO
 
@@ -58,32 +58,32 @@ def default_runs_root() -> Path:
 
 
 def train_variant(name: str, run_dir: Path, steps: int, threads: int, seed: int) -> float:
-    """Train (or resume) one variant to ``steps``; returns the wall time of this call in seconds."""
+    """Train (or resume) one variant to ``steps``; returns the seconds spent training (0 when the run had
+    already reached ``steps`` and its checkpoint did not change)."""
     overrides, _ = VARIANTS[name]
     command = [sys.executable, "-m", "nullswap.train", "experiment=offline", f"run_dir={run_dir}",
                f"train.steps={steps}", f"train.eval_every={max(steps // 2, 1)}", f"threads={threads}",
                f"seed={seed}", "train.progress=false", *overrides]
-    if (run_dir / "checkpoints" / "last.pt").is_file():
+    checkpoint = run_dir / "checkpoints" / "last.pt"
+    before = checkpoint.stat().st_mtime_ns if checkpoint.is_file() else None
+    if before is not None:
         command.append("resume=true")
     log.info("training %s: %s", name, " ".join(command[1:]))
     started = time.time()
     subprocess.run(command, check=True, cwd=REPO)
-    return time.time() - started
+    return time.time() - started if checkpoint.stat().st_mtime_ns != before else 0.0
 
 
-def summarise(records: list[dict]) -> pd.DataFrame:
-    rows: dict[str, dict] = {}
-    for record in records:
-        name = record["key"]["protector"]
-        row = rows.setdefault(name, {"variant": name.removeprefix("nullswap-"),
-                                     "family": "clean" if name == "clean" else "nullswap"})
-        if record["kind"] == "visual":
-            row["psnr"] = record["values"]["psnr"]
-            row["ssim"] = record["values"]["ssim"]
-        else:
-            row[f"acc1/{record['key']['evaluator']}"] = record["values"].get("top1")
-            row[f"cos/{record['key']['evaluator']}"] = record["values"].get("same_image_cosine")
-    return pd.DataFrame(list(rows.values()))
+def ablation_frame(records: list[dict], recognizers: list[str]) -> pd.DataFrame:
+    """One row per column (clean first, then the variants in the order of :data:`VARIANTS`) with PSNR,
+    SSIM, Acc@1, its drop against clean and the same-photo cosine per recognizer."""
+    order = {name: i for i, name in enumerate(VARIANTS)}
+    names = {record["key"]["protector"] for record in records}
+    families = {name: ("clean", -1) if name == "clean" else ("nullswap", order[name.removeprefix("nullswap-")])
+                for name in names}
+    frame = add_drops(summarise(records, families), recognizers).sort_values("parameter").reset_index(drop=True)
+    frame.insert(0, "variant", frame.setting.str.removeprefix("nullswap-"))
+    return frame
 
 
 def markdown(frame: pd.DataFrame, training: dict, recognizers: list[str], title: str, command: str) -> str:
@@ -141,11 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.variants:
         run_dir = runs / name
+        entry = training.setdefault(name, {"wall_time_s": 0.0})
         if not args.skip_training:
             seconds = train_variant(name, run_dir, args.steps, args.threads, args.seed)
-            entry = training.setdefault(name, {"wall_time_s": 0.0})
-            entry["wall_time_s"] = round(entry.get("wall_time_s", 0.0) + seconds, 1) if seconds > 60 else entry["wall_time_s"]
-        entry = training.setdefault(name, {})
+            entry["wall_time_s"] = round(entry.get("wall_time_s", 0.0) + seconds, 1)
         entry.update({"overrides": VARIANTS[name][0], "steps": args.steps, "threads": args.threads,
                       "held_out_cosine": last_eval(run_dir)})
         keep = args.out / "training" / name
@@ -164,10 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         options = resolved_protector_options("nullswap", {"checkpoint": str(checkpoint)})
         specs.append(ProtectorSpec(f"nullswap-{name}", options, args.seed, "nullswap"))
     records = run_cells(args.out, dataset, specs, args.recognizers, device)
-    frame = summarise(records)
-    frame = add_drops(frame, args.recognizers)
-    order = {"clean": -1, **{name: i for i, name in enumerate(VARIANTS)}}
-    frame = frame.sort_values("variant", key=lambda s: s.map(order)).reset_index(drop=True)
+    frame = ablation_frame(records, args.recognizers)
     faces = records[0]["provenance"].get("dataset", {}) if records else {}
     title = (f"Recipe ablation, offline test split ({faces.get('n_images', '?')} faces, "
              f"{faces.get('n_identities', '?')} identities); {args.steps} training steps per variant on "

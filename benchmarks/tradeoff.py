@@ -90,6 +90,7 @@ def summarise(records: list[dict], families: dict[str, tuple[str, float]]) -> pd
         else:
             evaluator = record["key"]["evaluator"]
             row[f"acc1/{evaluator}"] = record["values"].get("top1")
+            row[f"cos/{evaluator}"] = record["values"].get("same_image_cosine")
             row[f"failures/{evaluator}"] = sum(int(v or 0) for v in record["failures"].values())
     frame = pd.DataFrame(list(rows.values()))
     if "psnr" not in frame:

@@ -88,3 +88,9 @@ def test_probes_mark_faces_the_detector_cannot_find(sample_test_views):
     crops, found = robustness.probes(images, "none")
     assert found.tolist() == [True, False] and not crops[1].any()
     assert np.abs(crops[0].astype(int) - images[0].astype(int)).mean() < 20
+
+
+def test_a_variant_without_a_checkpoint_is_refused_before_any_work(tmp_path, capsys):
+    assert robustness.main(["--variant", "no-checkpoint", "--out", str(tmp_path)]) == 2
+    assert "NAME=CHECKPOINT" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
