@@ -136,12 +136,21 @@ def validate(
 
 
 def protector_specs(cfg: Mapping[str, Any]) -> list[ProtectorSpec]:
+    """One spec per configured column.
+
+    A column may be a second configuration of a registered protector: ``protectors=[…, nullswap_op]``
+    with ``protector_options.nullswap_op.registry=nullswap`` (and its own options) builds a NullSwap
+    column of its own, e.g. a second checkpoint measured in the same experiment, beside the same clean
+    and control cells."""
     options = cfg.get("protector_options") or {}
     seed = int(cfg.get("seed", 0))
-    return [
-        ProtectorSpec(name, resolved_protector_options(name, options.get(name)), seed)
-        for name in names(cfg["protectors"], "protectors")
-    ]
+    specs = []
+    for name in names(cfg["protectors"], "protectors"):
+        overrides = dict(options.get(name) or {})
+        registry = str(overrides.pop("registry", None) or name)
+        specs.append(ProtectorSpec(name, resolved_protector_options(registry, overrides), seed,
+                                   registry=None if registry == name else registry))
+    return specs
 
 
 def recognizer_specs(cfg: Mapping[str, Any]) -> list[RecognizerSpec]:

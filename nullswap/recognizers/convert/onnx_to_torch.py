@@ -197,7 +197,14 @@ class PRelu(nn.Module):
         self.slope = nn.Parameter(slope)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.where(x >= 0, x, x * self.slope)
+        slope = self.slope
+        # one slope per channel (C, 1, …, 1) or a single one: torch's fused PReLU, whose backward is several
+        # times cheaper than the broadcast ``where`` (a fifth of a SFace training step on the CPU)
+        per_channel = slope.ndim == x.ndim - 1 and x.ndim >= 2 and slope.shape[0] == x.shape[1] \
+            and all(size == 1 for size in slope.shape[1:])
+        if per_channel or slope.numel() == 1:
+            return F.prelu(x, slope.reshape(-1))
+        return torch.where(x >= 0, x, x * slope)
 
 
 class Gemm(nn.Module):
