@@ -29,8 +29,20 @@ RUNTIME_DEFAULTS: dict[str, tuple[str, Callable[[], Any]]] = {
 }
 
 
+def complete_options(registry: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option protector ``registry`` runs with: its class's declared defaults, then ``options``.
+
+    This, not the options a run happened to spell out, is what identifies its results: a default left
+    out of a config file and the same value written into it make the same cells."""
+    try:
+        from baselines._config import declared_defaults
+    except ImportError:  # pragma: no cover - checkouts without the adapters
+        return dict(options)
+    return {**declared_defaults(registry), **dict(options)}
+
+
 def resolved_protector_options(name: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The protector's defaults (``nullswap/conf/protector/<name>.yaml``) updated with the run's overrides.
+    """The protector's config file (``nullswap/conf/protector/<name>.yaml``) updated with the run's overrides.
 
     NullSwap's unset checkpoint becomes the path its protector would use (``$NULLSWAP_CHECKPOINT`` or the
     demo's), so the cell hash names the checkpoint that was measured."""

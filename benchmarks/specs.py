@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.protector_options import FILE_OPTIONS
+from benchmarks.protector_options import FILE_OPTIONS, complete_options
 from benchmarks.store import config_hash
 
 CLEAN = "clean"
-#: protector/recognizer options that cannot change a result; kept out of cache and cell hashes
-NON_SEMANTIC_OPTIONS = frozenset({"progress", "record_stats", "verbose", "device", "threads"})
+#: protector/recognizer options that cannot change a result (logging, placement of an upstream checkout,
+#: how work is split between driver calls); kept out of cache and cell hashes
+NON_SEMANTIC_OPTIONS = frozenset({
+    "progress", "record_stats", "verbose", "device", "threads",
+    "root", "checkout", "python", "timeout", "chunk", "check", "run_dir",
+})
 
 
 @functools.lru_cache(maxsize=64)
@@ -30,6 +34,21 @@ def _file_digest_cached(path: str, size: int, mtime_ns: int) -> str:
 def _file_digest(path: str) -> str:
     stat = Path(path).stat()
     return _file_digest_cached(path, stat.st_size, stat.st_mtime_ns)
+
+
+def semantic_options(registry: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options that identify a protector's output: complete (its class's declared defaults under
+    ``options``), less those that cannot change a result."""
+    return {k: v for k, v in complete_options(registry, options).items() if k not in NON_SEMANTIC_OPTIONS}
+
+
+def canonical_protector_config(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A protector config as an older :meth:`ProtectorSpec.config` wrote it, in today's form.
+
+    Only the options change (completed with the declared defaults the adapter ran with); the file
+    digests stay as measured then.  Used to re-key old cells (``python -m benchmarks.tools.migrate_cells``)."""
+    return {**stored, "options": semantic_options(str(stored.get("registry") or stored["name"]),
+                                                  stored.get("options") or {})}
 
 
 @dataclass(frozen=True)
@@ -48,8 +67,9 @@ class ProtectorSpec:
     def config(self) -> dict[str, Any]:
         """What identifies the protected images: options that only change logging or placement are left out,
         and files the protector reads (a checkpoint, a perturbation) count by content, not by path alone —
-        retraining into the same path makes new cells."""
-        options = {k: v for k, v in self.options.items() if k not in NON_SEMANTIC_OPTIONS}
+        retraining into the same path makes new cells.  Options are complete (the class's declared
+        defaults under the spec's own), so spelling a default out or leaving it to the class is the same."""
+        options = semantic_options(self.registry or self.name, self.options)
         config: dict[str, Any] = {
             "name": self.name,
             "registry": self.registry or self.name,

@@ -160,6 +160,20 @@ def _tensorboard(run_dir: Path, enabled: bool):
     return SummaryWriter(str(run_dir / "tensorboard"))
 
 
+#: ``train.cache_clean_embeddings: auto`` keeps every (face, flip) embedding up to this many faces
+CLEAN_CACHE_AUTO_FACES = 2048
+
+
+def clean_cache_enabled(setting: object, n_faces: int) -> bool:
+    """Whether to reuse clean embeddings across steps: ``true``/``false``, or ``auto`` (training sets of
+    at most :data:`CLEAN_CACHE_AUTO_FACES` faces, where an epoch is a few steps and the cache stays small)."""
+    if isinstance(setting, str) and setting.lower() == "auto":
+        return n_faces <= CLEAN_CACHE_AUTO_FACES
+    if isinstance(setting, bool):
+        return setting
+    raise ValueError(f"train.cache_clean_embeddings must be true, false or auto, got {setting!r}")
+
+
 # ----------------------------------------------------------------------------------------------
 # The trainer
 # ----------------------------------------------------------------------------------------------
@@ -192,6 +206,8 @@ class Trainer:
         robust = RobustConfig.from_dict(OmegaConf.to_container(tcfg.robust) if tcfg.get("robust") else None)
         transform = AttackerTransform(robust) if robust.enabled else None
         self.objective = NullSwapObjective(self.recognizers, self.weighting, loss_cfg, perceptual, transform)
+        if clean_cache_enabled(tcfg.get("cache_clean_embeddings", "auto"), len(self.faces)):
+            self.objective.enable_clean_cache()
         self.dual = PsnrDualAscent(loss_cfg.target_psnr, loss_cfg.dual_lr) if loss_cfg.target_psnr else None
 
         betas = tuple(tcfg.betas)
@@ -272,23 +288,28 @@ class Trainer:
         self.step = int(state["step"])
 
     # -- one iteration --------------------------------------------------------------------------
-    def batch(self, step: int) -> tuple[int, torch.Tensor]:
+    def batch(self, step: int) -> tuple[int, torch.Tensor, list[tuple[int, bool]]]:
+        """This process's share of the step's batch, and a key per image naming its content
+        (face index, flipped) for the clean-embedding cache."""
         epoch, indices = self.schedule.indices(step)
         flips = self.schedule.flips(step)
         per_rank = len(indices) // self.world.world_size
         mine = slice(self.world.rank * per_rank, (self.world.rank + 1) * per_rank)
         images = self.faces.tensor(indices[mine].tolist())
+        flipped = [False] * len(images)
         if self.cfg.train.get("flip", True):
             chosen = flips[mine]
             images[chosen] = images[chosen].flip(-1)
+            flipped = [bool(f) for f in chosen]
+        keys = [(int(i), f) for i, f in zip(indices[mine].tolist(), flipped)]
         resolution = int(self.cfg.train.get("resolution", images.shape[-1]))
         if resolution != images.shape[-1]:
             images = torch.nn.functional.interpolate(images, size=resolution, mode="bilinear",
                                                      antialias=True, align_corners=False)
-        return epoch, images.to(self.device, non_blocking=True)
+        return epoch, images.to(self.device, non_blocking=True), keys
 
     def train_step(self, step: int) -> dict[str, float]:
-        epoch, clean = self.batch(step)
+        epoch, clean, keys = self.batch(step)
         self.weighting.set_epoch(epoch)
         self.generator.train()
         self.discriminator.train()
@@ -306,7 +327,8 @@ class Trainer:
         with self._autocast():
             fake_logits = self.d_train(cloaked)
             multiplier = self.dual.multiplier if self.dual is not None else 1.0
-            g_loss, logs = self.objective(clean, cloaked.float(), fake_logits.float(), self.world.mean, multiplier)
+            g_loss, logs = self.objective(clean, cloaked.float(), fake_logits.float(), self.world.mean, multiplier,
+                                          keys=keys)
         self.scaler.scale(g_loss).backward()
         self.scaler.step(self.opt_g)
         self.scaler.update()

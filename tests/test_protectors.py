@@ -7,6 +7,7 @@ canonical 256 frame) and are rounded to the uint8 grid, as if read back from PNG
 from __future__ import annotations
 
 import inspect
+import json
 import os
 from pathlib import Path
 
@@ -193,6 +194,49 @@ def test_every_protector_has_a_config_whose_keys_its_class_accepts(name: str):
     assert config["name"] == name
     unknown = set(config) - {"name"} - _accepted_options(name)
     assert not unknown, f"{name}.yaml has keys its class does not accept: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", ["clean", "noise", "pgd", "cmua", "initiative", "antiforgery", "dfrap"])
+def test_a_protector_config_holds_only_what_differs_from_its_class(name: str):
+    """Defaults are written once, beside the class; the YAML overrides, it never repeats."""
+    from baselines._config import declared_defaults
+
+    config = yaml.safe_load((CONF_DIR / f"{name}.yaml").read_text())
+    defaults = declared_defaults(name)
+    repeated = sorted(k for k, v in config.items() if k != "name" and k in defaults
+                      and json.dumps(v) == json.dumps(defaults[k]))
+    assert not repeated, f"{name}.yaml repeats its class's defaults: {repeated}"
+
+
+def test_declared_defaults_come_from_the_constructor_and_the_driver_options():
+    from baselines._config import declared_defaults
+
+    pgd = declared_defaults("pgd")
+    assert pgd["eps"] == 4.0 and pgd["steps"] == 10 and list(pgd["recognizers"]) == ["dlib", "sface"]
+    assert "seed" not in pgd and "device" not in pgd  # the runner's, not a column's
+    initiative = declared_defaults("initiative")
+    assert initiative["eps"] == 0.05 and initiative["checkpoint"].endswith("30000-PG-005.ckpt")
+    assert declared_defaults("no-such-protector") == {}
+
+
+def test_a_default_spelled_out_and_a_default_left_to_the_class_identify_the_same_cells():
+    from benchmarks.specs import ProtectorSpec
+
+    assert ProtectorSpec("pgd", {"eps": 4.0, "steps": 10}).tag == ProtectorSpec("pgd", {}).tag
+    assert ProtectorSpec("pgd", {"eps": 8.0}).tag != ProtectorSpec("pgd", {}).tag
+    # logging and placement never split cells
+    assert ProtectorSpec("pgd", {"progress": False}).tag == ProtectorSpec("pgd", {}).tag
+    assert ProtectorSpec("initiative", {"timeout": 10, "root": "/x"}).tag == ProtectorSpec("initiative", {}).tag
+
+
+def test_a_column_can_be_a_second_configuration_of_a_registered_protector():
+    from benchmarks.plan import protector_specs
+
+    specs = protector_specs({"protectors": ["pgd", "pgd-strong"],
+                             "protector_options": {"pgd-strong": {"registry": "pgd", "eps": 8.0}}})
+    assert [(s.name, s.registry or s.name, s.options.get("eps")) for s in specs] == [
+        ("pgd", "pgd", None), ("pgd-strong", "pgd", 8.0)]
+    assert specs[1].config()["options"]["eps"] == 8.0 and "registry" not in specs[1].options
 
 
 # ---- the contract the base class enforces ----------------------------------------------------------

@@ -87,3 +87,35 @@ def test_resume_refuses_a_checkpoint_trained_against_other_recognizers(real_face
 def test_resume_without_a_checkpoint_is_a_clear_error(real_face_sets, tmp_path):
     with pytest.raises(FileNotFoundError, match="resume=true"):
         run(tmp_path, "empty", "train.steps=1", "resume=true")
+
+
+def test_clean_embeddings_are_computed_once_per_face_and_flip_and_match_the_batched_ones(canonical_faces):
+    from nullswap import recognizers
+    from nullswap.dlw import LossWeighting
+    from nullswap.losses import LossConfig, NullSwapObjective
+
+    dlib = recognizers.load("dlib")
+    calls: list[int] = []
+    dlib.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    objective = NullSwapObjective([dlib], LossWeighting(1), LossConfig(), None)
+    objective.enable_clean_cache()
+    names = sorted(canonical_faces)[:3]
+    batch = torch.stack([canonical_faces[n] for n in names])
+    keys = [(0, False), (1, False), (2, False)]
+
+    (first,) = objective.clean_embeddings(batch, keys)
+    assert calls == [1, 1, 1]  # each face alone, so the numbers never depend on its batch-mates
+    (again,) = objective.clean_embeddings(batch.flip(0), keys[::-1])
+    assert calls == [1, 1, 1]  # all three came from the cache
+    assert torch.equal(again, first.flip(0))
+    with torch.no_grad():
+        batched = dlib(batch)
+    assert torch.allclose(first, batched, atol=1e-5)
+
+
+def test_the_clean_embedding_cache_is_on_for_small_training_sets_only():
+    assert train_module.clean_cache_enabled("auto", 519)
+    assert not train_module.clean_cache_enabled("auto", 24_000)
+    assert train_module.clean_cache_enabled(True, 24_000) and not train_module.clean_cache_enabled(False, 5)
+    with pytest.raises(ValueError, match="true, false or auto"):
+        train_module.clean_cache_enabled("sometimes", 5)
