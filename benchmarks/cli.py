@@ -53,12 +53,14 @@ def hydra_main(
     config_name: str,
     runner: Callable[[Any], RunReport] = run,
     specs: Callable[[Mapping[str, Any]], list[ProtectorSpec]] | None = None,
+    planner: Callable[..., Any] | None = None,
 ) -> Callable[[], None]:
     """A ``python -m benchmarks.<table>`` entry point over ``nullswap/conf/benchmark/<config_name>.yaml``.
 
     ``cluster=slurm`` (with a profile, ``+slurm=a100``) submits the missing cells as a Slurm job array
     instead of computing them here (:mod:`benchmarks.submit`); ``specs`` derives the protector columns
-    when they are not the configured protectors (Table 5's sessions)."""
+    when they are not the configured protectors (Table 5's sessions); ``planner`` lists a table's cells
+    for the cluster path when they are not Table 1/2/4/5's (Table 3's swap cells)."""
     import hydra
 
     register_resolvers()
@@ -68,7 +70,7 @@ def hydra_main(
         if cfg.get("cluster"):
             from benchmarks.submit import submit_or_exit
 
-            submit_or_exit(cfg, runner, specs)
+            submit_or_exit(cfg, runner, specs, planner)
             return
         run_or_exit(cfg, runner)
 

@@ -115,16 +115,19 @@ def submit(
     *,
     runner: Callable[[Any], RunReport],
     specs: Callable[[Mapping[str, Any]], list[ProtectorSpec]] | None = None,
+    planner: Callable[..., tuple[Path, list[Any], list[Any]]] | None = None,
     dry_run: bool = False,
     out=sys.stdout,
 ) -> Submission | None:
     """Submit the missing cells of ``cfg``'s table as one array plus the dependent tables job.
 
     ``launcher`` is a Slurm profile's launcher mapping (:func:`nullswap.cluster.load_profile` or Hydra's
-    ``hydra.launcher``).  Returns the recorded submission, or None when nothing is missing (or dry run)."""
+    ``hydra.launcher``); ``planner`` lists the cells when they are not Table 1/2/4/5's
+    (:func:`benchmarks.table3.plan_missing`).  Returns the recorded submission, or None when nothing is
+    missing (or dry run)."""
     cfg = {**to_plain(cfg), "cluster": None}
     protectors = specs(cfg) if specs is not None else None
-    root, jobs, pending = plan_missing(cfg, protectors)
+    root, jobs, pending = (planner or plan_missing)(cfg, protectors)
     table = str(cfg["table"])
     if not pending:
         print(f"{root}: all {len(jobs)} cells of {table} are present; nothing to submit "
@@ -206,6 +209,7 @@ def submit_or_exit(
     cfg: Any,
     runner: Callable[[Any], RunReport],
     specs: Callable[[Mapping[str, Any]], list[ProtectorSpec]] | None = None,
+    planner: Callable[..., tuple[Path, list[Any], list[Any]]] | None = None,
 ) -> Submission | None:
     """The ``cluster=slurm|dry-run`` branch of the table entry points: errors end with their message."""
     mode = str(cfg.get("cluster"))
@@ -213,7 +217,7 @@ def submit_or_exit(
         if mode not in ("slurm", "dry-run"):
             raise BenchmarkError(f"cluster must be slurm, dry-run or null, got {mode!r}")
         launcher = hydra_launcher()
-        return submit(cfg, launcher, runner=runner, specs=specs, dry_run=mode == "dry-run")
+        return submit(cfg, launcher, runner=runner, specs=specs, planner=planner, dry_run=mode == "dry-run")
     except (*user_errors(), cluster.ClusterConfigError, submitit.core.utils.FailedJobError) as exc:
         if os.environ.get("NULLSWAP_TRACEBACK"):
             raise

@@ -139,7 +139,32 @@ def plan(cfg: Mapping[str, Any], protectors: Sequence[ProtectorSpec]) -> list[Sw
                 "pairs": {"n": pairs.get("n"), "seed": int(pairs.get("seed", 0))},
             }
             jobs.append(SwapJob(cell_key(TABLE, dataset, protector, swapper.name, config), config, protector, swapper))
+    if only.get("cells") is not None:  # a cluster array task: the cells it was given
+        wanted = set(only["cells"])
+        jobs = [job for job in jobs if job.key.config_hash in wanted]
     return jobs
+
+
+def prepared(cfg: Mapping[str, Any] | Any) -> dict[str, Any]:
+    """The configuration as Table 3 plans it: plain, and without the setting's re-detection rows
+    (``<name>@redetect``, a Table 2 view of the attacker's alignment, not a Table 3 evaluator: swap
+    results are compared as the swapper returns them)."""
+    cfg = to_plain(cfg)
+    cfg["recognizers"] = [r for r in names(cfg.get("recognizers") or [], "recognizers") if "@" not in r]
+    return cfg
+
+
+def plan_missing(
+    cfg: Mapping[str, Any] | Any, protectors: Sequence[ProtectorSpec] | None = None
+) -> tuple[Path, list[SwapJob], list[SwapJob]]:
+    """(experiment folder, every Table 3 cell, those still missing): what a cluster submission computes.
+    Validates like :func:`run`; loads no data or model."""
+    cfg = prepared(cfg)
+    validate(cfg, check_registries=True)
+    root = experiment_dir(cfg)
+    store = ResultStore(root)
+    jobs = plan(cfg, list(protectors) if protectors is not None else protector_specs(cfg))
+    return root, jobs, [job for job in jobs if not store.exists(job.key)]
 
 
 def run(
@@ -153,10 +178,7 @@ def run(
 
     ``components`` and ``build_swapper`` replace how data, protectors, recognizers and swappers are built
     (registry names are then not checked unless ``check_registries``)."""
-    cfg = to_plain(cfg)
-    # Swap results are compared as the swapper returns them: the setting's re-detection rows
-    # (``<name>@redetect``, a Table 2 view of the attacker's alignment) are not Table 3 evaluators.
-    cfg["recognizers"] = [r for r in names(cfg.get("recognizers") or [], "recognizers") if "@" not in r]
+    cfg = prepared(cfg)
     custom = components is not None or build_swapper is not None
     validate(cfg, check_registries=not custom if check_registries is None else check_registries)
 
@@ -259,7 +281,7 @@ def run_and_describe(cfg: Mapping[str, Any] | Any) -> RunReport:
     return report
 
 
-main = hydra_main("table3", runner=run_and_describe)
+main = hydra_main("table3", runner=run_and_describe, planner=plan_missing)
 
 if __name__ == "__main__":
     main()

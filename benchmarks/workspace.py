@@ -95,6 +95,37 @@ class Components:
     build_perceptual: Callable[[str], torch.nn.Module] = default_build_perceptual
 
 
+def reusing(components: Components | None = None) -> Components:
+    """``components`` whose data sets, recognizers and perceptual metrics are loaded once and handed to
+    every run of this process (the demo's tables run one after another in one process).
+
+    Protectors are built anew for each run: some carry random state from one call to the next, and a
+    run must measure what a separate process would."""
+    base = components or Components()
+    datasets: dict[str, FaceSet] = {}
+    recognizers: dict[tuple[str, str], torch.nn.Module] = {}
+    perceptual: dict[str, torch.nn.Module] = {}
+
+    def load_dataset(cfg: Mapping[str, Any]) -> FaceSet:
+        key = json.dumps(dict(cfg), sort_keys=True, default=str)
+        if key not in datasets:
+            datasets[key] = base.load_dataset(cfg)
+        return datasets[key]
+
+    def build_recognizer(spec: RecognizerSpec, device: str) -> torch.nn.Module:
+        if (spec.tag, device) not in recognizers:
+            recognizers[spec.tag, device] = base.build_recognizer(spec, device)
+        return recognizers[spec.tag, device]
+
+    def build_perceptual(name: str) -> torch.nn.Module:
+        if name not in perceptual:
+            perceptual[name] = base.build_perceptual(name)
+        return perceptual[name]
+
+    return Components(load_dataset=load_dataset, build_protector=base.build_protector,
+                      build_recognizer=build_recognizer, build_perceptual=build_perceptual)
+
+
 def resolve_device(name: str) -> str:
     """:func:`nullswap.runtime.device_name`, its refusal reported as a :class:`BenchmarkError`."""
     try:

@@ -25,7 +25,8 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 def from_uint8(arrays: np.ndarray | Sequence[np.ndarray], like: torch.Tensor | None = None) -> torch.Tensor:
     """(B, H, W, 3) uint8 → (B, 3, H, W) float [0, 1], on ``like``'s device and dtype when given."""
-    tensor = torch.from_numpy(np.ascontiguousarray(np.stack(arrays))).permute(0, 3, 1, 2).float() / PEAK
+    batch = arrays if isinstance(arrays, np.ndarray) else np.stack(arrays)
+    tensor = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float() / PEAK
     if like is not None:
         tensor = tensor.to(device=like.device, dtype=like.dtype)
     return tensor

@@ -273,12 +273,6 @@ def _entries() -> list[WeightFile]:
 MANIFEST: dict[str, WeightFile] = {entry.name: entry for entry in _entries()}
 
 
-def register(entry: WeightFile) -> WeightFile:
-    """Add an entry (back ends with their own files call this at import)."""
-    MANIFEST[entry.name] = entry
-    return entry
-
-
 def _ok(path: Path, entry: WeightFile) -> bool:
     if entry.sha256 is None and "sha256_prefix" in entry.extra:
         from nullswap.assets import sha256_of

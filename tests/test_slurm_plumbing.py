@@ -109,3 +109,31 @@ def test_status_sorts_cells_into_done_pending_running_failed_with_the_failures_l
     text = status.format_report(root, list(report.values()))
     assert "5 cells — 1 done, 2 pending, 1 running, 1 failed" in text and f"log: {log}" in text
     assert json.loads((root / "slurm" / "submissions.jsonl").read_text())["array_job_id"] == "5"
+
+
+def table3_config(tmp_path: Path) -> dict:
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("table3", overrides=[
+            "setting=offline", "protectors=[clean,noise]", f"output_root={tmp_path}", "experiment=plan3",
+        ])
+    return to_plain(cfg)
+
+
+def test_table3_goes_to_the_cluster_as_its_own_swap_cells(tmp_path):
+    from benchmarks import table3
+
+    out = io.StringIO()
+    cfg = table3_config(tmp_path)
+    submit(cfg, cluster.load_profile("a100"), runner=table3.run, planner=table3.plan_missing, dry_run=True, out=out)
+    text = out.getvalue()
+    assert "2 of 2 cells missing -> an array of 2 task(s)" in text
+    assert "task 0: clean × landmark" in text and "task 1: noise × landmark" in text
+    assert "#SBATCH --job-name=table3-tables\n" in text
+
+    # an array task computes only the cells it was handed (by config hash), and the same hashes plan again
+    _, jobs, _ = table3.plan_missing(cfg)
+    handed = {**cfg, "only": {**cfg["only"], "cells": [jobs[1].key.config_hash]}}
+    assert [job.key for job in table3.plan(table3.prepared(handed), table3.protector_specs(handed))] == [jobs[1].key]

@@ -146,6 +146,31 @@ def test_newest_cell_wins_and_seeds_are_averaged(tmp_path: Path) -> None:
     assert row.n_seeds == 2 and row.measured_std == pytest.approx(0.1414, abs=1e-3)
 
 
+def test_a_column_never_mixes_two_configurations_of_its_protector(tmp_path: Path) -> None:
+    """A retrained NullSwap measured again on one recognizer hides its predecessor's other cells."""
+    import time
+
+    store = ResultStore(tmp_path)
+    run_config = {"protectors": ["nullswap"], "recognizers": ["arcface", "facenet"]}
+
+    def cell(checkpoint: str, evaluator: str, top1: float) -> None:
+        config = {"table": "table2", "protector": {"name": "nullswap", "options": {"checkpoint": checkpoint}},
+                  "evaluator": evaluator}
+        key = CellKey("table2", "celebahq", "nullswap", evaluator, 0, config_hash(config))
+        store.ensure(key, config, lambda: CellOutput("identification", {"top1": top1, "top5": 1.0}),
+                     run_config=run_config)
+        time.sleep(1.1)  # cells are ordered by their finishing second
+
+    cell("old.pt", "arcface", 0.5)
+    cell("old.pt", "facenet", 0.6)
+    cell("new.pt", "arcface", 0.1)
+    build_tables(tmp_path)
+    frame = pd.read_csv(tmp_path / "tables" / "table2.csv")
+    top1 = frame[(frame.protector == "nullswap") & (frame.metric == "top1")].set_index("evaluator")["measured"]
+    assert top1.drop("average", errors="ignore").to_dict() == {"arcface": pytest.approx(0.1)}  # 0.6: old checkpoint
+    assert "2 older cells with other configurations were set aside" in (tmp_path / "tables" / "table2.md").read_text()
+
+
 def test_the_offline_perceptual_metric_is_never_called_lpips(tmp_path: Path) -> None:
     store = ResultStore(tmp_path)
     for protector, value in (("cmua", 0.03), ("nullswap", 0.01)):

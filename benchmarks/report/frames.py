@@ -1,5 +1,9 @@
 """Cell files into tidy frames: one row per (cell, metric), the newest cell per slot, means over seeds.
 
+A column shows one configuration of its protector: the newest. When a column's protector changed (a
+retrained checkpoint, another noise target) and only some of its cells were measured again, its older
+cells are set aside rather than shown beside the new ones.
+
 The first step of the report: nothing here knows about the paper or about any layout.
 """
 
@@ -12,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.store import ResultStore
+from benchmarks.store import ResultStore, config_hash
 
 IDENTIFICATION_METRICS = (
     "top1",
@@ -48,6 +52,7 @@ def cell_rows(cells: Iterable[dict[str, Any]]) -> pd.DataFrame:
             "n_probes": counts.get("probes"),
             "n_identities": counts.get("identities"),
             "perceptual_name": values.get("perceptual_name"),
+            "protector_config": config_hash({"protector": (cell.get("config") or {}).get("protector")}),
         }
         if cell.get("kind") == "identification":
             metrics = {m: values.get(m) for m in IDENTIFICATION_METRICS}
@@ -74,8 +79,11 @@ def latest(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     if frame.empty:
         return frame, 0
     slot = ["table", "dataset", "protector", "evaluator", "seed"]
+    column = ["table", "dataset", "protector", "seed"]
     cells = frame.drop_duplicates("path").sort_values(["finished", "path"])
-    keep = cells.groupby(slot, sort=False).tail(1)["path"]
+    newest = cells.groupby(column, sort=False)["protector_config"].transform("last")
+    current = cells[cells["protector_config"] == newest]
+    keep = current.groupby(slot, sort=False).tail(1)["path"]
     return frame[frame["path"].isin(set(keep))], int(len(cells) - len(keep))
 
 

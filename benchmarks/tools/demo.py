@@ -11,8 +11,9 @@
    under ``results/demo/``;
 5. the training curves and a README that says what every number is.
 
-Every step is one of the project's own commands, printed before it runs, so each can be re-run alone.
-Finished work is skipped on a second run (trained checkpoint, result cells).
+Every step is one of the project's own commands, printed before it runs, so each can be re-run alone (the
+table steps run in this process, sharing the loaded models and faces). Finished work is skipped on a
+second run (trained checkpoint, result cells).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.workspace import Components, reusing
 from nullswap.assets import cache_root
 from nullswap.provenance import REPO_ROOT as REPO
 
@@ -62,17 +65,37 @@ def train_command(head: str) -> list[str]:
     return command
 
 
-def table_command(table: str, checkpoint: Path, noise_psnr: float | None, protectors: list[str],
-                  *extra: str) -> list[str]:
-    command = [sys.executable, "-m", f"benchmarks.{table}", "setting=offline", f"experiment={EXPERIMENT}",
-               f"output_root={RESULTS}", f"protectors=[{','.join(protectors)}]",
-               f"recognizers=[{','.join(RECOGNIZERS)}]", f"++protector_options.nullswap.checkpoint={checkpoint}"]
+def table_overrides(checkpoint: Path, noise_psnr: float | None, protectors: list[str], *extra: str) -> list[str]:
+    """The Hydra overrides of one of the demo's table runs (``python -m benchmarks.tableN <these>``)."""
+    overrides = ["setting=offline", f"experiment={EXPERIMENT}", f"output_root={RESULTS}",
+                 f"protectors=[{','.join(protectors)}]", f"recognizers=[{','.join(RECOGNIZERS)}]",
+                 f"++protector_options.nullswap.checkpoint={checkpoint}"]
     if SHIPPED_COLUMN in protectors:
-        command += [f"++protector_options.{SHIPPED_COLUMN}.registry=nullswap",
-                    f"++protector_options.{SHIPPED_COLUMN}.checkpoint={SHIPPED}"]
+        overrides += [f"++protector_options.{SHIPPED_COLUMN}.registry=nullswap",
+                      f"++protector_options.{SHIPPED_COLUMN}.checkpoint={SHIPPED}"]
     if noise_psnr is not None:
-        command.append(f"++protector_options.noise.target_psnr={noise_psnr:.2f}")
-    return [*command, *extra]
+        overrides.append(f"++protector_options.noise.target_psnr={noise_psnr:.2f}")
+    return [*overrides, *extra]
+
+
+def table_step(title: str, table: str, overrides: list[str], timings: dict[str, float],
+               components: Components) -> None:
+    """Run ``python -m benchmarks.<table> <overrides>`` in this process, sharing the loaded models and faces
+    with the demo's other tables (a table run in its own process spends several seconds loading them)."""
+    from hydra import compose, initialize_config_dir
+
+    from benchmarks import table3
+    from benchmarks.cli import CONFIG_DIR, register_resolvers, run_or_exit
+    from benchmarks.execute import run
+
+    print(f"\n==> {title}\n    $ python -m benchmarks.{table} {shlex.join(overrides)}", flush=True)
+    started = time.time()
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name=table, overrides=overrides)
+    runner = table3.run if table == "table3" else run
+    run_or_exit(cfg, lambda c: runner(c, components=components, check_registries=True))
+    timings[title] = round(time.time() - started, 1)
 
 
 def nullswap_psnr(table: str = "table1") -> float:
@@ -211,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     for head in args.heads:
         step(f"train NullSwap ({head} head)", train_command(head), timings)
     checkpoint = run_dir(args.heads[0]) / "checkpoints" / "last.pt"
-    step("Table 1: NullSwap's fidelity", table_command("table1", checkpoint, None, ["nullswap"]), timings)
+    shared = reusing()  # one set of loaded models and faces for all the tables below
+    table_step("Table 1: NullSwap's fidelity", "table1", table_overrides(checkpoint, None, ["nullswap"]),
+               timings, shared)
     noise_psnr = round(nullswap_psnr(), 2)
     print(f"    NullSwap's PSNR: {noise_psnr:.2f} dB -> the noise control uses the same PSNR")
     protectors = list(PROTECTORS)
@@ -219,12 +244,13 @@ def main(argv: list[str] | None = None) -> int:
         protectors.append(SHIPPED_COLUMN)
     else:
         print(f"    {SHIPPED} is absent: the tables have no operating-point column")
-    step("Table 1: visual quality", table_command("table1", checkpoint, noise_psnr, protectors), timings)
+    table_step("Table 1: visual quality", "table1", table_overrides(checkpoint, noise_psnr, protectors),
+               timings, shared)
     # Table 1 measured every column's fidelity on these faces: Table 2 would measure the same again
-    step("Table 2: identification",
-         table_command("table2", checkpoint, noise_psnr, protectors, "visual=false"), timings)
-    step("Table 3: face swapping (landmark swapper)",
-         table_command("table3", checkpoint, noise_psnr, protectors), timings)
+    table_step("Table 2: identification", "table2",
+               table_overrides(checkpoint, noise_psnr, protectors, "visual=false"), timings, shared)
+    table_step("Table 3: face swapping (landmark swapper)", "table3",
+               table_overrides(checkpoint, noise_psnr, protectors), timings, shared)
     curves = {head: copy_training_record(head) for head in args.heads}
     plot_training(args.heads)
     total = time.time() - started

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from nullswap.atomic import atomic_path
+from nullswap.images import from_uint8
 
 
 @dataclass
@@ -39,8 +40,7 @@ class FaceSet:
 
     def tensor(self, indices: Sequence[int] | slice | None = None) -> torch.Tensor:
         """Float (B, 3, H, W) in [0, 1]."""
-        chosen = self.images if indices is None else self.images[indices]
-        return torch.from_numpy(np.ascontiguousarray(chosen)).permute(0, 3, 1, 2).float().div_(255.0)
+        return from_uint8(self.images if indices is None else self.images[indices])
 
     def subset(self, indices: Sequence[int], name: str | None = None) -> FaceSet:
         idx = list(indices)
