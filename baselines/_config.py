@@ -58,7 +58,7 @@ def _declared_defaults(name: str) -> dict[str, object]:
     return defaults
 
 
-def protector_defaults(name: str, conf_dir: str | Path | None = None) -> dict[str, object]:
+def config_overrides(name: str, conf_dir: str | Path | None = None) -> dict[str, object]:
     """The options in ``<conf_dir>/<name>.yaml`` without ``name`` (``{}`` when there is no file)."""
     path = (Path(conf_dir) if conf_dir is not None else CONF_DIR) / f"{name}.yaml"
     if not path.is_file():
@@ -76,4 +76,4 @@ def protector_options(
 ) -> dict[str, object]:
     """The config file's overrides, then the run's: what ``baselines.load(name, **…)`` gets on top of the
     class's own defaults."""
-    return {**protector_defaults(name, conf_dir), **dict(overrides or {})}
+    return {**config_overrides(name, conf_dir), **dict(overrides or {})}

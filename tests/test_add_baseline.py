@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import baselines
-from baselines._config import config_path, protector_defaults, protector_options
+from baselines._config import config_overrides, config_path, protector_options
 from nullswap.images import to_uint8
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "adding-a-baseline.md"
@@ -55,7 +55,7 @@ def test_a_new_module_is_listed_by_the_registry(added_baseline: Path):
 def test_a_new_baseline_runs_from_its_config_through_the_table_runner(added_baseline: Path, canonical_faces):
     workspace = pytest.importorskip("benchmarks.workspace", reason="the table runner's protector builder")
     specs = pytest.importorskip("benchmarks.specs", reason="the table runner's protector columns")
-    assert protector_defaults(NAME, added_baseline) == {"sigma": 1.0}
+    assert config_overrides(NAME, added_baseline) == {"sigma": 2.0}
     options = protector_options(NAME, {"sigma": 1.5}, added_baseline)  # a run's protector_options override
     protector = workspace.default_build_protector(specs.ProtectorSpec(NAME, options, seed=0), device="cpu")
     assert protector.name == NAME and protector.describe()["sigma"] == 1.5
@@ -77,7 +77,7 @@ def test_a_new_baseline_passes_the_table_runners_registry_check(added_baseline: 
 @pytest.mark.parametrize("name", ["clean", "noise", "cmua", "pgd", "initiative", "antiforgery", "dfrap"])
 def test_every_shipped_protector_has_a_config_file_that_names_it(name: str):
     assert config_path(name).is_file() and name in baselines.available()
-    options = protector_defaults(name)  # raises unless the file says name: <name>
+    options = config_overrides(name)  # raises unless the file says name: <name>
     assert "name" not in options
     assert "seed" not in options and "device" not in options  # run-level settings come from the runner
 
