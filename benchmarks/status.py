@@ -62,12 +62,17 @@ def log_paths(folder: str, job_id: str) -> tuple[Path, Path]:
 
 
 def last_lines(paths: Sequence[Path], lines: int) -> str:
-    """The last ``lines`` lines of the first file that holds any text (stderr first: tracebacks)."""
+    """The last ``lines`` lines of the first file that holds any text (stderr first: tracebacks), after
+    Slurm's own verdict on the task (``*** JOB … CANCELLED AT …`` / ``DUE TO TIME LIMIT``) wherever in the
+    file it stands: the lines a job prints while it is being killed can push it out of the tail."""
     for path in paths:
         if path.is_file():
             text = path.read_text(errors="replace").rstrip()
             if text:
-                return "\n".join(text.splitlines()[-lines:])
+                all_lines = text.splitlines()
+                tail = all_lines[-lines:]
+                verdicts = [line for line in all_lines[:-lines] if "slurmstepd" in line and "***" in line]
+                return "\n".join([*verdicts, *tail])
     return ""
 
 

@@ -190,6 +190,9 @@ def environment() -> dict[str, object]:
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        # an array task's own job id differs from its array's: both, so a cell leads back to its submission
+        "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
+        "slurm_array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID"),
     }
 
 

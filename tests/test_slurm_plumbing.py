@@ -137,3 +137,15 @@ def test_table3_goes_to_the_cluster_as_its_own_swap_cells(tmp_path):
     _, jobs, _ = table3.plan_missing(cfg)
     handed = {**cfg, "only": {**cfg["only"], "cells": [jobs[1].key.config_hash]}}
     assert [job.key for job in table3.plan(table3.prepared(handed), table3.protector_specs(handed))] == [jobs[1].key]
+
+
+def test_a_failed_tasks_tail_keeps_slurms_verdict_however_much_the_dying_job_printed_after_it(tmp_path):
+    log = tmp_path / "task.err"
+    log.write_text("\n".join([
+        "srun: got SIGCONT",
+        "slurmstepd-vm: error: *** JOB 3 ON vm CANCELLED AT 2026-12-02T02:46:31 ***",
+        *[f"srun: shutting down, line {i}" for i in range(8)],
+    ]) + "\n")
+    tail = status.last_lines([log], 3).splitlines()
+    assert tail[0].endswith("CANCELLED AT 2026-12-02T02:46:31 ***")
+    assert tail[1:] == [f"srun: shutting down, line {i}" for i in (5, 6, 7)]
