@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import shlex
 import shutil
 import subprocess
@@ -83,6 +84,18 @@ def table_overrides(checkpoint: Path, noise_psnr: float | None, protectors: list
     return [*overrides, *extra]
 
 
+def show_progress() -> None:
+    """The benchmarks' progress lines (``cell pgd × dlib``, ``protect pgd: 16/103``) on the terminal, as a
+    table run in its own process prints them through Hydra's logging."""
+    logger = logging.getLogger("benchmarks")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def table_step(title: str, table: str, overrides: list[str], timings: dict[str, float],
                components: Components) -> None:
     """Run ``python -m benchmarks.<table> <overrides>`` in this process, sharing the loaded models and faces
@@ -95,6 +108,7 @@ def table_step(title: str, table: str, overrides: list[str], timings: dict[str, 
 
     print(f"\n==> {title}\n    $ python -m benchmarks.{table} {shlex.join(overrides)}", flush=True)
     started = time.time()
+    show_progress()
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name=table, overrides=overrides)
