@@ -15,7 +15,6 @@ hands its own to every protector that accepts them.
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,12 +36,8 @@ def declared_defaults(name: str) -> dict[str, object]:
     """What protector ``name`` runs with when nothing overrides it, as its class declares it.
 
     The keyword defaults of its constructor (less :data:`RUN_LEVEL`) and its ``default_options``;
-    ``{}`` for a name no adapter registers (a test's own protector)."""
-    return copy.deepcopy(_declared_defaults(name))
-
-
-@functools.cache
-def _declared_defaults(name: str) -> dict[str, object]:
+    ``{}`` for a name no adapter registers (a test's own protector).  Read from the class each time (a
+    signature costs microseconds), so a protector registered later is never answered from a stale copy."""
     import baselines
 
     if name not in baselines.available():
@@ -55,7 +50,7 @@ def _declared_defaults(name: str) -> dict[str, object]:
         if parameter.default is not parameter.empty:
             defaults[parameter.name] = parameter.default
     defaults.update(dict(getattr(factory, "default_options", {}) or {}))
-    return defaults
+    return copy.deepcopy(defaults)
 
 
 def config_overrides(name: str, conf_dir: str | Path | None = None) -> dict[str, object]:

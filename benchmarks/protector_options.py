@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from baselines._config import declared_defaults, protector_options
 from benchmarks.errors import BenchmarkError
 
 #: protector options that name a file whose content determines the protected images
@@ -34,10 +35,6 @@ def complete_options(registry: str, options: Mapping[str, Any]) -> dict[str, Any
 
     This, not the options a run happened to spell out, is what identifies its results: a default left
     out of a config file and the same value written into it make the same cells."""
-    try:
-        from baselines._config import declared_defaults
-    except ImportError:  # pragma: no cover - checkouts without the adapters
-        return dict(options)
     return {**declared_defaults(registry), **dict(options)}
 
 
@@ -46,12 +43,7 @@ def resolved_protector_options(name: str, overrides: Mapping[str, Any] | None) -
 
     NullSwap's unset checkpoint becomes the path its protector would use (``$NULLSWAP_CHECKPOINT`` or the
     demo's), so the cell hash names the checkpoint that was measured."""
-    try:
-        from baselines._config import protector_options
-    except ImportError:  # pragma: no cover - checkouts without per-protector configs
-        options = dict(overrides or {})
-    else:
-        options = protector_options(name, overrides)
+    options = protector_options(name, overrides)
     if name in RUNTIME_DEFAULTS:
         option, default = RUNTIME_DEFAULTS[name]
         if not options.get(option):
