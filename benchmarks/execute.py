@@ -109,7 +109,8 @@ def run_missing(
     compute one cell."""
     root = experiment_dir(cfg)
     write_gitignore(root)
-    store = ResultStore(root)
+    store = ResultStore(root, rehearsal=bool(cfg.get("rehearsal", False)))
+    store.check_writable()
     report = RunReport(root)
     pending = [job for job in jobs if not store.exists(job.key)]
     report.skipped = [job.key for job in jobs if store.exists(job.key)]

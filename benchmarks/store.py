@@ -25,6 +25,7 @@ Cell file schema (``schema: 1``)::
     failures    embedding / detection / swap failures
     per_image   per-image keys and values (ranks, PSNR, ...) for re-analysis without recomputation
     notes       plain-language caveats that tables repeat
+    rehearsal   only in a rehearsal folder: {"reasons": [...]}, the stand-ins the cell was computed with
     provenance  git commit + dirty flag, resolved run config, component descriptions with weight sha256s,
                 recognizer thresholds, dataset fingerprint and notes, package versions, python, platform,
                 hostname, device, start/finish timestamps, wall time, which inputs came from the cache
@@ -50,10 +51,13 @@ from typing import Any
 
 import numpy as np
 
+from nullswap import standin
 from nullswap.atomic import write_text
-from nullswap.provenance import git_state
+from nullswap.provenance import REPO_ROOT, git_state
 
 SCHEMA_VERSION = 1
+#: the file that marks an experiment folder as a rehearsal (cells made with stand-in weights)
+REHEARSAL_MARKER = "REHEARSAL.json"
 #: distributions whose versions change numbers; recorded in every cell (absent ones as null)
 PACKAGES = (
     "torch",
@@ -215,11 +219,48 @@ def weights_record(describe: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 # The store
 # --------------------------------------------------------------------------------------------------
-class ResultStore:
-    """Cells of one experiment folder."""
+class RehearsalError(RuntimeError):
+    """A result computed with stand-in weights was about to land where real results live, or the reverse."""
 
-    def __init__(self, root: Path | str) -> None:
+
+def inside_repository_results(root: Path) -> bool:
+    """Whether ``root`` lies under this checkout's ``results/`` (what the repository commits)."""
+    try:
+        Path(root).resolve().relative_to((REPO_ROOT / "results").resolve())
+    except ValueError:
+        return False
+    return True
+
+
+class ResultStore:
+    """Cells of one experiment folder.
+
+    ``rehearsal=True`` marks the folder as a rehearsal (``REHEARSAL.json``): its cells may be computed
+    with stand-in weights (:mod:`nullswap.standin`) and each carries the stand-ins it used.  A rehearsal
+    folder is refused under the repository's ``results/``; a folder that is not a rehearsal refuses to
+    store a cell whose provenance names a stand-in, and a rehearsal folder refuses to be filled by a run
+    that does not call itself one, so rehearsal cells and real cells never share a folder.
+    """
+
+    def __init__(self, root: Path | str, *, rehearsal: bool = False) -> None:
         self.root = Path(root)
+        self.requested_rehearsal = bool(rehearsal)
+        if rehearsal:
+            if inside_repository_results(self.root):
+                raise RehearsalError(
+                    f"{self.root} is inside the repository's results/: a rehearsal (stand-in weights) writes "
+                    "its cells elsewhere (e.g. output_root=/tmp/rehearsal)"
+                )
+            marker = self.root / REHEARSAL_MARKER
+            if not marker.is_file():
+                self.root.mkdir(parents=True, exist_ok=True)
+                write_text(marker, json.dumps({"rehearsal": True, "created": now_iso(),
+                                               "note": standin.REHEARSAL_HEADER}, indent=1) + "\n")
+
+    @property
+    def rehearsal(self) -> bool:
+        """Whether this folder holds rehearsal cells (marked on disk, whoever opened it)."""
+        return (self.root / REHEARSAL_MARKER).is_file()
 
     def path(self, key: CellKey) -> Path:
         return self.root / key.relpath()
@@ -231,6 +272,8 @@ class ResultStore:
         return json.loads(self.path(key).read_text())
 
     def write(self, key: CellKey, record: Mapping[str, Any]) -> Path:
+        if record.get("rehearsal") and inside_repository_results(self.root):
+            raise RehearsalError(f"refusing to write a rehearsal cell under the repository's results/: {key}")
         path = self.path(key)
         atomic_write_text(path, dumps_cell(record))
         return path
@@ -247,6 +290,14 @@ class ResultStore:
                 record["_path"] = str(path)
                 yield record
 
+    def check_writable(self) -> None:
+        """Refuse to fill a rehearsal folder from a run that is not a rehearsal (before anything runs)."""
+        if self.rehearsal and not self.requested_rehearsal:
+            raise RehearsalError(
+                f"{self.root} holds rehearsal cells (stand-in weights, {REHEARSAL_MARKER}); a real run "
+                "writes into another folder, a rehearsal passes rehearsal=true"
+            )
+
     def ensure(
         self,
         key: CellKey,
@@ -260,12 +311,14 @@ class ResultStore:
 
         Returns ``(record, computed)``.  ``config`` must be the configuration ``key.config_hash`` was
         made from; a mismatch is a programming error and raises.  ``per_image=False`` keeps only the
-        summary values (small files for large data sets).
+        summary values (small files for large data sets).  A cell whose provenance names a stand-in is
+        stored only in a rehearsal folder (:class:`RehearsalError` otherwise), with the stand-ins listed.
         """
         if config_hash(config) != key.config_hash:
             raise ValueError(f"cell {key} was keyed with another configuration than the one given")
         if self.exists(key):
             return self.read(key), False
+        self.check_writable()
         started, t0 = now_iso(), time.perf_counter()
         output = compute()
         wall = time.perf_counter() - t0
@@ -277,6 +330,13 @@ class ResultStore:
             "finished": now_iso(),
             "wall_time_s": round(wall, 3),
         }
+        found = standin.reasons(output.provenance)
+        if found and not self.rehearsal:
+            raise RehearsalError(
+                f"cell {key.table}/{key.protector}/{key.evaluator} was computed with stand-in weights "
+                f"({'; '.join(found[:3])}); such results go only to a rehearsal folder (rehearsal=true, "
+                "outside the repository's results/), never beside real ones"
+            )
         record = {
             "schema": SCHEMA_VERSION,
             "key": key.as_dict(),
@@ -287,7 +347,9 @@ class ResultStore:
             "failures": output.failures,
             "per_image": output.per_image if per_image else None,
             "notes": output.notes,
-            "provenance": provenance,
         }
+        if self.rehearsal:
+            record["rehearsal"] = {"reasons": found or ["computed in a rehearsal folder"]}
+        record["provenance"] = provenance
         self.write(key, record)
         return json.loads(json.dumps(json_safe(record))), True

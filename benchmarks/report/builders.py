@@ -17,7 +17,7 @@ import pandas as pd
 from benchmarks.report import paper
 from benchmarks.report.formatting import DASH, DIGITS, fmt, with_paper
 from benchmarks.report.frames import aggregate, cell_rows, latest
-from benchmarks.report.setting import PAPER_RECOGNIZERS, setting_header
+from benchmarks.report.setting import PAPER_RECOGNIZERS, rehearsal_reasons, setting_header
 from nullswap.metrics.visual import perceptual_column
 
 
@@ -31,6 +31,8 @@ class TableBuild:
     display: pd.DataFrame
     tidy: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: the stand-ins behind rehearsal cells (empty for real results); views refuse to drop the header
+    rehearsal: list[str] = field(default_factory=list)
 
 
 def _order(values: Iterable[str], preferred: Sequence[str]) -> list[str]:
@@ -196,7 +198,8 @@ def build_identification(table: str, dataset: str, cells: list[dict[str, Any]], 
             f"{stale} older cells with other configurations were set aside (the newest cell per slot is used)"
         )
     tidy = pd.concat([agg, pd.DataFrame(averages)], ignore_index=True) if averages else agg
-    return TableBuild(table, dataset, header, frame_display, tidy, setting_notes + notes + _cell_notes(cells))
+    return TableBuild(table, dataset, header, frame_display, tidy, setting_notes + notes + _cell_notes(cells),
+                      rehearsal_reasons(cells))
 
 
 def build_visual(table: str, dataset: str, cells: list[dict[str, Any]], stale: int) -> TableBuild:
@@ -219,7 +222,7 @@ def build_visual(table: str, dataset: str, cells: list[dict[str, Any]], stale: i
         notes.append(
             f"{perceptual_column(perceptual)} is not LPIPS: the paper's LPIPS values are shown for orientation only"
         )
-    return TableBuild(table, dataset, header, display, agg, notes + _cell_notes(cells))
+    return TableBuild(table, dataset, header, display, agg, notes + _cell_notes(cells), rehearsal_reasons(cells))
 
 
 def build_swap(table: str, dataset: str, cells: list[dict[str, Any]], stale: int) -> TableBuild:
@@ -258,7 +261,8 @@ def build_swap(table: str, dataset: str, cells: list[dict[str, Any]], stale: int
         reasons.append(f"swapper(s) not in the paper: {', '.join(unpublished)}")
     header, notes = setting_header(table, dataset, cells, [], None, reasons)
     header += "; similarity under " + " / ".join(recs)
-    return TableBuild(table, dataset, header, frame_display, agg, notes + _swapper_notes(cells) + _cell_notes(cells))
+    return TableBuild(table, dataset, header, frame_display, agg, notes + _swapper_notes(cells) + _cell_notes(cells),
+                      rehearsal_reasons(cells))
 
 
 def _swap_extra_rows(

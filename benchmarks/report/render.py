@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.report.builders import TableBuild
+from nullswap.standin import REHEARSAL_HEADER
 
 TITLES = {
     "table1": "Table 1 — visual quality of the protected faces (PSNR ↑, SSIM ↑, perceptual distance ↓)",
@@ -33,8 +34,18 @@ def title(build: TableBuild) -> str:
     return TITLES.get(build.name, build.name)
 
 
+def check_rehearsal(build: TableBuild) -> None:
+    """A table built from rehearsal cells is never rendered without its REHEARSAL header."""
+    if build.rehearsal and not build.header.startswith(REHEARSAL_HEADER):
+        raise ValueError(
+            f"{build.name}: built from rehearsal cells (stand-in weights) but its header does not start with "
+            f"'{REHEARSAL_HEADER}'; refusing to render it as results"
+        )
+
+
 def markdown(build: TableBuild) -> str:
     """The table under its title and setting header, followed by its notes."""
+    check_rehearsal(build)
     notes = "".join(f"- {n}\n" for n in build.notes)
     text = f"## {title(build)}\n\n{build.header}\n\n{build.display.to_markdown()}\n"
     if notes:
@@ -44,6 +55,7 @@ def markdown(build: TableBuild) -> str:
 
 def latex(build: TableBuild, label: str) -> str:
     """The table as a LaTeX ``table`` environment, the title and setting as its caption."""
+    check_rehearsal(build)
     caption = f"{title(build)}. {build.header}."
     text = build.display.to_latex(caption=caption, label=f"tab:{label}", escape=True, column_format=None)
     return latex_symbols(text)

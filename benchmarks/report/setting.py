@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchmarks.report import paper
+from nullswap import standin
 from nullswap.metrics.visual import perceptual_column
 
 DATASET_LABELS = {"celebahq": "CelebA-HQ", "lfw": "LFW", "sample": "offline sample", "offline": "offline set",
@@ -20,6 +21,22 @@ def _dataset_facts(cells: list[dict[str, Any]]) -> dict[str, Any]:
         if dataset:
             return dataset
     return {}
+
+
+def rehearsal_reasons(cells: list[dict[str, Any]]) -> list[str]:
+    """The stand-ins behind any rehearsal cell of ``cells`` (empty when none is a rehearsal)."""
+    found: set[str] = set()
+    for cell in cells:
+        if cell.get("rehearsal"):
+            found.update((cell["rehearsal"] or {}).get("reasons") or ["rehearsal"])
+            found.update(standin.reasons(cell.get("provenance") or {}))
+    return sorted(found)
+
+
+def rehearsal_line(found: Sequence[str]) -> str:
+    """The header's opening for rehearsal cells: :data:`~nullswap.standin.REHEARSAL_HEADER` and what stood in."""
+    detail = standin.summary([f for f in found if ": " in f]) or "computed in a rehearsal folder"
+    return f"{standin.REHEARSAL_HEADER} ({detail})"
 
 
 def setting_header(
@@ -56,6 +73,9 @@ def setting_header(
     if perceptual and perceptual != "lpips-alex":
         reasons.append(f"{perceptual_column(perceptual)} instead of LPIPS (not comparable)")
     reasons += list(extra_reasons)
+    found = rehearsal_reasons(cells)
+    if found:
+        reasons.append("stand-in (random) weights")
     if reasons:
         parts.append(
             "not the paper's setting: "
@@ -64,6 +84,8 @@ def setting_header(
         )
     else:
         parts.append("the paper's setting")
+    if found:
+        parts.insert(0, rehearsal_line(found))
     notes = []
     if dataset == "sample":
         notes.append(
