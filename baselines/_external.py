@@ -43,12 +43,14 @@ class ExternalProtector(UpstreamAdapter, Protector):
         run_dir: str | Path | None = None,
         check: bool = True,
         record_stats: bool = True,
+        accept_unpinned: bool = False,
         **driver_options: object,
     ) -> None:
         """``root``/``checkout``/``python`` locate the upstream (default ``$NULLSWAP_HOME/upstream``);
         ``chunk`` images go to the driver per call (each call loads the model once); ``check`` verifies
         the checkout, environment and weights now, so a missing piece is reported when the protector is
-        built rather than in the middle of a table."""
+        built rather than in the middle of a table; ``accept_unpinned`` runs a checkout that is not a git
+        clone at the pinned commit, recorded as unpinned (see :class:`~nullswap.upstream.ExternalRunner`)."""
         if self.modes:
             mode = mode or self.modes[0]
             if mode not in self.modes:
@@ -58,7 +60,9 @@ class ExternalProtector(UpstreamAdapter, Protector):
         self.mode = mode
         self.record_stats = bool(record_stats)
         self.setup_upstream(root=root, checkout=checkout, python=python, device=device, seed=seed,
-                            timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options)
+                            timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options,
+                            accept_unpinned=accept_unpinned)
+        self.runner.check_device(device, self.mode)
         if check:
             self.runner.check(self.mode)
 
@@ -103,4 +107,4 @@ class ExternalProtector(UpstreamAdapter, Protector):
         return torch.cat(outputs)
 
     def describe(self) -> dict[str, object]:
-        return {**super().describe(), **self.describe_upstream(), "mode": self.mode}
+        return {**super().describe(), **self.describe_upstream(self.mode), "mode": self.mode}

@@ -20,7 +20,7 @@ CLEAN = "clean"
 #: how work is split between driver calls); kept out of cache and cell hashes
 NON_SEMANTIC_OPTIONS = frozenset({
     "progress", "record_stats", "verbose", "device", "threads",
-    "root", "checkout", "python", "timeout", "chunk", "check", "run_dir",
+    "root", "checkout", "python", "timeout", "chunk", "check", "run_dir", "accept_unpinned",
 })
 
 

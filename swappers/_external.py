@@ -47,13 +47,16 @@ class ExternalSwapper(UpstreamAdapter, Swapper):
         chunk: int = 64,
         run_dir: str | Path | None = None,
         check: bool = True,
+        accept_unpinned: bool = False,
         **driver_options: object,
     ) -> None:
         """``root``/``checkout``/``python`` locate the upstream (default ``$NULLSWAP_HOME/upstream``);
         ``chunk`` pairs go to the driver per call (each call loads the models once); ``check`` verifies
         the checkout, environment and weights now, so a missing piece is reported before a table starts."""
         self.setup_upstream(root=root, checkout=checkout, python=python, device=device, seed=seed,
-                            timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options)
+                            timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options,
+                            accept_unpinned=accept_unpinned)
+        self.runner.check_device(device)
         if check:
             self.runner.check()
 

@@ -25,6 +25,7 @@ import torch
 import baselines
 from baselines._external import ExternalProtector
 from benchmarks import setup as upstream_setup
+from nullswap import standin as standin_marks
 from nullswap.upstream import (
     ExternalRunError,
     ExternalRunner,
@@ -34,6 +35,7 @@ from nullswap.upstream import (
     UpstreamSpec,
     WeightSpec,
 )
+from nullswap.upstream.runner import driver_device
 
 STANDIN_MODULE = '''
 """A stand-in upstream: brightens images by a gain read from its weight file."""
@@ -65,12 +67,18 @@ with Driver() as drv:
         time.sleep(120)
     if drv.options.get("no_status"):
         os._exit(0)
+    if drv.options.get("report_env"):
+        drv.info["env"] = {k: os.environ.get(k) for k in ("PATH", "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "STANDIN_HOME")}
+        drv.info["device"] = drv.request.get("device")
     gain = int(open("weights/gain.txt").read())
     for item, image in drv.images():
-        if item["id"] in drv.options.get("fail_ids", []):
-            drv.fail(item, "no face found by the stand-in")
-        else:
-            drv.write(item, standin.brighten(image, gain))
+        with drv.guard(item):
+            if item["id"] in drv.options.get("raise_ids", []):
+                raise ValueError("degenerate affine for " + item["id"])
+            if item["id"] in drv.options.get("fail_ids", []):
+                drv.fail(item, "no face found by the stand-in")
+            else:
+                drv.write(item, standin.brighten(image, gain))
 """
 
 
@@ -161,6 +169,15 @@ def test_runner_keeps_the_callers_ids_and_reports_per_image_failures(standin: Ex
     assert "no face found" in result["bob"].message
 
 
+def test_an_item_that_raises_fails_alone_with_its_message(standin: ExternalRunner):
+    images = dict(zip(["alice", "bob", "carol"], pictures()))
+    result = standin.run(images, {"raise_ids": ["bob"]}, timeout=60)
+    by_id = result.by_id()
+    assert by_id["alice"].ok and by_id["carol"].ok
+    assert by_id["bob"].status == "failed" and by_id["bob"].message == "ValueError: degenerate affine for bob"
+    assert "Traceback" in result.log_path.read_text()
+
+
 def test_a_failing_upstream_raises_a_clean_error_with_the_log_tail(standin: ExternalRunner):
     with pytest.raises(ExternalRunError) as caught:
         standin.run(pictures(1), {"crash": "bad tensor shape"}, timeout=60)
@@ -191,6 +208,73 @@ def test_a_checkout_at_another_commit_is_refused(standin: ExternalRunner):
     runner = ExternalRunner(spec, standin.root, python=standin.python)
     with pytest.raises(UpstreamNotReady, match="pinned commit is 0123456789abcdef"):
         runner.run(pictures(1))
+
+
+def test_a_copy_that_is_not_a_git_checkout_is_refused_unless_accepted_as_unpinned(
+    standin: ExternalRunner, tmp_path: Path
+):
+    import shutil
+
+    copy = tmp_path / "copy-of-the-tree"
+    shutil.copytree(standin.checkout, copy, ignore=shutil.ignore_patterns(".git"))
+    refused = ExternalRunner(standin.spec, standin.root, checkout=copy, python=standin.python)
+    with pytest.raises(UpstreamNotReady, match="not a git checkout") as caught:
+        refused.run(pictures(1))
+    assert "accept_unpinned" in str(caught.value)
+    accepted = ExternalRunner(standin.spec, standin.root, checkout=copy, python=standin.python, accept_unpinned=True)
+    result = accepted.run(pictures(1), timeout=60)
+    assert result.items[0].ok
+    assert accepted.describe()["pin"] == {
+        "expected": standin.spec.commit, "found": None, "pinned": False, "accepted_unpinned": True,
+    }
+    assert "UNPINNED checkout accepted: not a git checkout" in result.log_path.read_text()
+    assert standin.describe()["pin"]["pinned"] is True
+
+
+def test_a_marked_stand_in_weight_runs_as_a_stand_in_and_is_never_locked(standin: ExternalRunner):
+    weight = standin.checkout / "weights" / "gain.txt"
+    standin_marks.mark(weight, made_by="the rehearsal")
+    assert standin.weight_ok(standin.spec.weights[0]) == (True, "stand-in (random weights: rehearsal)")
+    standin.run(pictures(1), timeout=60)
+    assert not standin.lock_path.exists(), "a stand-in's sha256 must not be locked in place of the real file's"
+    assert standin.describe()["standin_weights"] == [standin_marks.record(weight)]
+    weight.write_text("5\n")  # the published file replaces the stand-in
+    assert standin.weight_ok(standin.spec.weights[0])[1].startswith("sha256")
+    assert "standin_weights" not in standin.describe()
+
+
+def test_the_driver_runs_with_its_environment_first_on_path_and_the_gpus_its_device_allows(
+    standin: ExternalRunner, monkeypatch: pytest.MonkeyPatch
+):
+    spec = dataclasses.replace(standin.spec, env_vars={"STANDIN_HOME": "{checkout}/home"})
+    runner = ExternalRunner(spec, standin.root, python=standin.python)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5")
+    info = runner.run(pictures(1), {"report_env": True}, timeout=60, device="cuda:1").info
+    assert info["env"]["PATH"].split(os.pathsep)[0] == str(standin.python.parent)
+    assert info["env"]["CUDA_VISIBLE_DEVICES"] == "5" and info["device"] == "cuda:0"
+    assert info["env"]["STANDIN_HOME"] == f"{standin.checkout}/home"
+    info = runner.run(pictures(1), {"report_env": True}, timeout=60, device="cpu").info
+    assert info["env"]["CUDA_VISIBLE_DEVICES"] == "" and info["device"] == "cpu"
+
+
+def test_requested_devices_map_to_what_the_driver_process_may_see():
+    assert driver_device("auto", "0,1") == ("auto", None)
+    assert driver_device("cpu", None) == ("cpu", "")
+    assert driver_device("cuda:1", None) == ("cuda:0", "1")
+    assert driver_device("cuda:1", "2,3") == ("cuda:0", "3")
+    with pytest.raises(ValueError, match="shows 1"):
+        driver_device("cuda:1", "2")
+
+
+def test_a_cpu_run_of_an_upstream_that_hard_codes_cuda_is_refused_before_it_starts(standin: ExternalRunner):
+    runner = ExternalRunner(dataclasses.replace(standin.spec, requires_cuda=True), standin.root, python=standin.python)
+    with pytest.raises(UpstreamNotReady, match="runs only on a CUDA device"):
+        runner.run(pictures(1), device="cpu")
+    modal = ExternalRunner(dataclasses.replace(standin.spec, requires_cuda=("simswap",)), standin.root,
+                           python=standin.python)
+    modal.check_device("cpu", "stargan")
+    with pytest.raises(UpstreamNotReady, match="in mode 'simswap'"):
+        modal.check_device("cpu", "simswap")
 
 
 def test_missing_weights_are_named_before_anything_runs(standin: ExternalRunner):

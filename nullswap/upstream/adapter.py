@@ -47,6 +47,7 @@ class UpstreamAdapter:
         chunk: int,
         run_dir: str | Path | None,
         driver_options: Mapping[str, object],
+        accept_unpinned: bool = False,
     ) -> None:
         """Store the run settings, validate the driver options and build the runner (not yet checked)."""
         self.device = device
@@ -55,7 +56,9 @@ class UpstreamAdapter:
         self.chunk = max(1, int(chunk))
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.options = self.validate_options(dict(driver_options))
-        self.runner = ExternalRunner(self.spec, root, checkout=checkout, python=python)
+        self.runner = ExternalRunner(
+            self.spec, root, checkout=checkout, python=python, accept_unpinned=accept_unpinned
+        )
         self.last_info: dict[str, object] = {}
 
     def validate_options(self, options: dict[str, object]) -> dict[str, object]:
@@ -77,8 +80,9 @@ class UpstreamAdapter:
         """Keep what the last driver run reported (its info, folder and duration) in ``last_info``."""
         self.last_info = {**result.info, "run_dir": str(result.run_dir), "seconds": result.seconds}
 
-    def describe_upstream(self) -> dict[str, object]:
-        """Provenance of the upstream: where it comes from, which commit, licence, frame and options."""
+    def describe_upstream(self, mode: str | None = None) -> dict[str, object]:
+        """Provenance of the upstream: where it comes from, which commit (pinned or not, as found), licence,
+        frame, options, and any stand-in weights (which make every result a rehearsal)."""
         spec = self.spec
         return {
             "upstream": spec.repo_url,
@@ -88,4 +92,5 @@ class UpstreamAdapter:
             "options": dict(self.options),
             "seed": self.seed,
             "checkout": str(self.runner.checkout),
+            **self.runner.describe(mode),
         }

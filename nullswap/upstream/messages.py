@@ -34,7 +34,18 @@ def missing_checkout(spec: UpstreamSpec, checkout: Path) -> str:
 def wrong_commit(spec: UpstreamSpec, checkout: Path, head: str) -> str:
     return (
         f"{checkout} is at commit {head[:12]}, the pinned commit is {spec.commit}\n"
-        f"    fix: git -C {checkout} fetch && git -C {checkout} checkout {spec.commit}"
+        f"    fix: git -C {checkout} fetch && git -C {checkout} checkout {spec.commit}\n"
+        "    (or accept it as unpinned: adapter option accept_unpinned=true, recorded in every result)"
+    )
+
+
+def not_a_checkout(spec: UpstreamSpec, checkout: Path) -> str:
+    return (
+        f"{checkout} is not a git checkout of {spec.repo_url} (git rev-parse HEAD failed), so its commit "
+        f"cannot be checked against the pinned {spec.commit}\n"
+        f"    fix: {clone_command(spec, checkout)}\n"
+        "    or, for a copy of the tree you vouch for, accept it as unpinned (adapter option "
+        "accept_unpinned=true; every result then records the run as unpinned)"
     )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from nullswap import standin
 from nullswap.assets import sha256_of, verified
 from nullswap.atomic import write_text
 from nullswap.provenance import git_commit
@@ -74,11 +75,36 @@ class ExternalResult:
         return {item.id: item for item in self.items}
 
 
+def driver_device(requested: str | None, visible: str | None) -> tuple[str, str | None]:
+    """``(device the driver is told, CUDA_VISIBLE_DEVICES for its process)`` for a requested device.
+
+    Upstream code picks its device on its own (``cuda:0`` hard-coded, module-level ``'cuda' if
+    available``), so a request is honoured by what the process can see: ``cpu`` hides every GPU,
+    ``cuda:N`` shows only the N-th visible one (the driver then calls it ``cuda:0``), ``cuda`` and
+    ``auto`` leave the caller's visibility alone (``None``: unchanged).
+    """
+    requested = str(requested or "auto")
+    if requested == "cpu":
+        return "cpu", ""
+    if requested.startswith("cuda:"):
+        index = int(requested.split(":", 1)[1])
+        devices = [d.strip() for d in visible.split(",") if d.strip()] if visible else None
+        if devices is not None and index >= len(devices):
+            raise ValueError(f"device {requested} requested but CUDA_VISIBLE_DEVICES={visible!r} shows {len(devices)}")
+        return "cuda:0", devices[index] if devices is not None else str(index)
+    if requested in ("auto", "cuda"):
+        return requested, None
+    raise ValueError(f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N")
+
+
 class ExternalRunner:
     """Run ``spec``'s driver on images; paths as in :mod:`nullswap.upstream.layout`.
 
     ``root`` defaults to ``$NULLSWAP_HOME/upstream``; ``checkout`` and ``python`` override where the
     clone and the environment are (also ``NULLSWAP_UPSTREAM_<NAME>_CHECKOUT`` and ``..._PYTHON``).
+    ``accept_unpinned`` runs a checkout that is not a git clone at the pinned commit (a copy of the tree,
+    a fork, another commit); it is never the default, it is logged at every run, and the provenance
+    records the run as unpinned with the commit found (or none).
     """
 
     def __init__(
@@ -88,6 +114,7 @@ class ExternalRunner:
         *,
         checkout: str | Path | None = None,
         python: str | Path | None = None,
+        accept_unpinned: bool = False,
     ) -> None:
         self.spec = spec
         self.layout = UpstreamLayout.resolve(spec.name, root, checkout=checkout, python=python)
@@ -96,6 +123,7 @@ class ExternalRunner:
         self.checkout = self.layout.checkout
         self.python = self.layout.python
         self.lock_path = self.layout.lock_path
+        self.accept_unpinned = bool(accept_unpinned)
 
     # ---- readiness -----------------------------------------------------------------------------
     def checkout_commit(self) -> str | None:
@@ -110,11 +138,28 @@ class ExternalRunner:
         except (OSError, ValueError):
             return {}
 
+    def pin_state(self) -> dict[str, object]:
+        """The pin check's facts for provenance: pinned commit, commit found (``None``: not a git clone)."""
+        head = self.checkout_commit() if self.checkout.is_dir() else None
+        pinned = head is not None and head.startswith(self.spec.commit)
+        return {
+            "expected": self.spec.commit,
+            "found": head,
+            "pinned": pinned,
+            "accepted_unpinned": (not pinned) and self.accept_unpinned,
+        }
+
     def weight_ok(self, weight: WeightSpec, record: bool = True) -> tuple[bool, str]:
-        """Whether ``weight`` is present and matches its sha256 (stated, or recorded on first sight)."""
+        """Whether ``weight`` is present and matches its sha256 (stated, or recorded on first sight).
+
+        A marked stand-in (:mod:`nullswap.standin`) is accepted as such — never hashed into the lock,
+        so the published file is still accepted when it replaces the stand-in — and says so."""
         path = self.checkout / weight.path
         if not path.is_file():
             return False, "absent"
+        marker = standin.read(path)
+        if marker is not None:
+            return True, f"stand-in ({marker.get('reason', standin.RANDOM_WEIGHTS)})"
         expected = weight.sha256 or self._lock().get(weight.path)
         if expected is not None:
             return (
@@ -135,10 +180,10 @@ class ExternalRunner:
         spec = self.spec
         if not self.checkout.is_dir():
             setup.append(messages.missing_checkout(spec, self.checkout))
-        else:
+        elif not self.accept_unpinned:
             head = self.checkout_commit()
             if head is None:
-                setup.append(f"{self.checkout} is not a git checkout (git rev-parse HEAD failed)")
+                setup.append(messages.not_a_checkout(spec, self.checkout))
             elif not head.startswith(spec.commit):
                 setup.append(messages.wrong_commit(spec, self.checkout, head))
         if not self.python.is_file():
@@ -149,6 +194,32 @@ class ExternalRunner:
             if not ok:
                 missing.append(messages.weight_message(self.checkout, weight, state))
         return setup, missing
+
+    def standins(self, mode: str | None = None) -> list[dict[str, object]]:
+        """Provenance records of the weight files of ``mode`` that are marked stand-ins."""
+        return [
+            standin.record(self.checkout / w.path)
+            for w in self.spec.weights_for(mode)
+            if standin.read(self.checkout / w.path) is not None
+        ]
+
+    def describe(self, mode: str | None = None) -> dict[str, object]:
+        """Provenance of the checkout: the pin check's facts and any stand-in weights."""
+        facts: dict[str, object] = {"pin": self.pin_state()}
+        found = self.standins(mode)
+        if found:
+            facts["standin_weights"] = found
+        return facts
+
+    def check_device(self, device: str, mode: str | None = None) -> None:
+        """Refuse, before anything runs, a CPU run of an upstream whose code hard-codes CUDA."""
+        if str(device) == "cpu" and self.spec.needs_cuda(mode):
+            what = f"in mode '{mode}' " if mode and not isinstance(self.spec.requires_cuda, bool) else ""
+            raise UpstreamNotReady(
+                f"upstream '{self.spec.name}' {what}runs only on a CUDA device (its code hard-codes CUDA); "
+                "device=cpu was requested: use device=auto or cuda[:N] on a machine with a GPU",
+                [f"{self.spec.name} needs CUDA"],
+            )
 
     def env_command(self) -> str:
         """The command that builds this upstream's environment from its spec."""
@@ -186,6 +257,7 @@ class ExternalRunner:
         killed), and :class:`ExternalRunError` on a non-zero exit or a malformed status file.
         """
         self.check(mode)
+        self.check_device(device, mode)
         items = (
             dict(images) if isinstance(images, Mapping) else {f"{i:06d}": im for i, im in enumerate(images)}
         )
@@ -239,13 +311,15 @@ class ExternalRunner:
                 "items": entries,
                 "options": dict(options or {}),
                 "seed": int(seed),
-                "device": device,
+                "device": driver_device(device, os.environ.get("CUDA_VISIBLE_DEVICES"))[0],
+                "device_requested": device,
                 "mode": mode,
+                "pin": self.pin_state(),
             }
             request_path = run_dir / "request.json"
             write_text(request_path, json.dumps(request, indent=2) + "\n")
             start = time.monotonic()
-            returncode = self._execute(request_path, log_path, timeout)
+            returncode = self._execute(request_path, log_path, timeout, device)
             seconds = time.monotonic() - start
             status = self._read_status(status_path, log_path, returncode)
             results = []
@@ -270,14 +344,38 @@ class ExternalRunner:
                 shutil.copytree(tmp, run_dir / "files", dirs_exist_ok=True)
         return ExternalResult(results, dict(status["info"]), run_dir, log_path, seconds)
 
-    def _execute(self, request_path: Path, log_path: Path, timeout: float | None) -> int:
+    def driver_environment(self, device: str = "auto") -> dict[str, str]:
+        """The driver process's environment: the caller's, minus this interpreter's Python settings, with
+        the upstream environment's ``bin/`` first on PATH (so ``python``, ``ninja``, ``nvcc`` that its
+        code calls by name are its own), ``CUDA_HOME`` at the environment when it has its own ``nvcc``
+        and the upstream builds CUDA ops, the spec's own variables, and the GPUs ``device`` allows."""
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
         env["PYTHONPATH"] = str(PROTOCOL_DIR)
         env["PYTHONUNBUFFERED"] = "1"
         env["NULLSWAP_DRIVER_PROTOCOL"] = str(PROTOCOL_VERSION)
+        env_bin = self.python.parent
+        env["PATH"] = os.pathsep.join([str(env_bin), *[p for p in env.get("PATH", "").split(os.pathsep) if p]])
+        env_dir = self.layout.env_dir
+        if self.spec.env_kind == "conda":
+            env["CONDA_PREFIX"] = str(env_dir)
+        if self.spec.builds_cuda_ops and (env_bin / "nvcc").is_file():
+            env["CUDA_HOME"] = str(env_dir)
+        for key, value in self.spec.env_vars.items():
+            env[key] = value.format(checkout=self.checkout, env=env_dir, home=self.home)
+        visible = driver_device(device, os.environ.get("CUDA_VISIBLE_DEVICES"))[1]
+        if visible is not None:
+            env["CUDA_VISIBLE_DEVICES"] = visible
+        return env
+
+    def _execute(self, request_path: Path, log_path: Path, timeout: float | None, device: str = "auto") -> int:
+        env = self.driver_environment(device)
         command = [str(self.python), str(self.spec.driver_path), "--request", str(request_path)]
+        pin = self.pin_state()
         with open(log_path, "ab") as log:
             log.write(f"$ {' '.join(command)}\n  (cwd {self.checkout})\n".encode())
+            if not pin["pinned"]:
+                found = pin["found"] or "not a git checkout"
+                log.write(f"  UNPINNED checkout accepted: {found} (pinned commit {self.spec.commit})\n".encode())
             log.flush()
             proc = subprocess.Popen(
                 command,

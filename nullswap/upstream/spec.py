@@ -57,6 +57,21 @@ class UpstreamSpec:
     licence: str = ""
     notes: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: environment variables the driver process needs, beyond PATH (the environment's ``bin/`` always
+    #: comes first); ``{checkout}``, ``{env}`` and ``{home}`` are replaced by the resolved paths, e.g.
+    #: ``{"TORCH_HOME": "{checkout}/pretrained_ckpts/torch_home"}`` for a hub file declared as a weight
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    #: the upstream compiles CUDA extensions at import: ``CUDA_HOME`` points at the environment when it
+    #: carries its own ``nvcc`` (conda ``cuda-nvcc``), so the build never picks a mismatched system toolkit
+    builds_cuda_ops: bool = False
+    #: the upstream hard-codes CUDA: ``True`` in every mode, or the names of the modes that do
+    requires_cuda: bool | tuple[str, ...] = False
+
+    def needs_cuda(self, mode: str | None = None) -> bool:
+        """Whether a run in ``mode`` can only run on a CUDA device (the upstream's code hard-codes it)."""
+        if isinstance(self.requires_cuda, bool):
+            return self.requires_cuda
+        return mode is not None and mode in self.requires_cuda
 
     @property
     def env_spec_path(self) -> Path:

@@ -18,10 +18,17 @@ A driver looks like::
 A face-swap driver receives one item per (source, target) pair and writes the swap result::
 
     for item, source, target in drv.pairs():  # both H×W×3 uint8
-        drv.write(item, swapped)              # or drv.no_face(item, "why"), drv.fail(item, "why")
+        with drv.guard(item):                 # an exception fails this pair only, with its message
+            drv.write(item, swapped)          # or drv.no_face(item, "why"), drv.fail(item, "why")
+
+One bad item never costs its neighbours: the work on each item (or batch of items) runs inside
+``drv.guard(...)``, which records an exception as that item's ``failed`` status (type, message, and the
+traceback in the log) and lets the loop go on.  Only an error outside every guard (loading the models)
+fails the whole request.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -129,6 +136,21 @@ class Driver:
             "file": None,
             "message": str(message),
         }
+
+    @contextlib.contextmanager
+    def guard(self, *items):
+        """Run the body for ``items``; an exception marks each of them ``failed`` and is not re-raised.
+
+        ``KeyboardInterrupt`` and ``SystemExit`` still stop the driver.  Items the body already reported
+        (written, ``no_face``) before it raised keep their record."""
+        try:
+            yield
+        except Exception as exc:
+            traceback.print_exc()
+            message = f"{type(exc).__name__}: {exc}"
+            for item in items:
+                if item["id"] not in self._records:
+                    self.fail(item, message)
 
     def require_weights(self, relative_paths, hint=""):
         """Stop at the weights boundary when any file is missing (before importing upstream code)."""
