@@ -64,7 +64,7 @@ class ExternalProtector(UpstreamAdapter, Protector):
                             accept_unpinned=accept_unpinned)
         self.runner.check_device(device, self.mode)
         if check:
-            self.runner.check(self.mode)
+            self.runner.check(self.mode, self.options)
 
     def to_frame(self, images: torch.Tensor) -> torch.Tensor:
         """Canonical crops → the upstream's frame, on the uint8 grid (exactly what the PNGs hold)."""

@@ -58,7 +58,7 @@ class ExternalSwapper(UpstreamAdapter, Swapper):
                             accept_unpinned=accept_unpinned)
         self.runner.check_device(device)
         if check:
-            self.runner.check()
+            self.runner.check(None, self.options)
 
     def forward(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
         size = sources.shape[-1]

@@ -382,3 +382,23 @@ def test_an_adapter_driver_runs_up_to_its_weights_boundary(key: str, tmp_path: P
     with pytest.raises(MissingUpstreamWeights) as caught:
         protector.protect(clean)
     assert f"missing weight file {weight}" in str(caught.value)
+
+
+def test_the_readiness_check_asks_for_exactly_the_files_the_options_make_the_driver_load(
+    standin: ExternalRunner,
+):
+    spec = dataclasses.replace(
+        standin.spec,
+        weights=(
+            *standin.spec.weights,
+            WeightSpec("weights/compress.pt", "https://example.org/c", when={"compress": True}),
+            WeightSpec("{checkpoint}", "https://example.org/ckpt"),
+        ),
+    )
+    runner = ExternalRunner(spec, standin.root, python=standin.python)
+    (runner.checkout / "weights" / "mine.pt").write_text("x")
+    _, missing = runner.problems(None, {"compress": False, "checkpoint": "weights/mine.pt"})
+    assert missing == []
+    _, missing = runner.problems(None, {"compress": True, "checkpoint": "weights/other.pt"})
+    assert len(missing) == 2
+    assert "weights/compress.pt" in missing[0] and "weights/other.pt (absent)" in missing[1]

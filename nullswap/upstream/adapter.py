@@ -92,5 +92,5 @@ class UpstreamAdapter:
             "options": dict(self.options),
             "seed": self.seed,
             "checkout": str(self.runner.checkout),
-            **self.runner.describe(mode),
+            **self.runner.describe(mode, self.options),
         }

@@ -174,7 +174,9 @@ class ExternalRunner:
             return True, f"sha256 {lock[weight.path]} recorded on first use"
         return True, "present (no sha256 stated)"
 
-    def problems(self, mode: str | None = None) -> tuple[list[str], list[str]]:
+    def problems(
+        self, mode: str | None = None, options: Mapping[str, object] | None = None
+    ) -> tuple[list[str], list[str]]:
         """(setup problems, missing weights) — each a sentence naming the file and the fix."""
         setup: list[str] = []
         spec = self.spec
@@ -189,24 +191,28 @@ class ExternalRunner:
         if not self.python.is_file():
             setup.append(messages.missing_environment(spec, self.python))
         missing: list[str] = []
-        for weight in spec.weights_for(mode):
+        for weight in spec.weights_for(mode, options):
             ok, state = self.weight_ok(weight) if self.checkout.is_dir() else (False, "checkout missing")
             if not ok:
                 missing.append(messages.weight_message(self.checkout, weight, state))
         return setup, missing
 
-    def standins(self, mode: str | None = None) -> list[dict[str, object]]:
-        """Provenance records of the weight files of ``mode`` that are marked stand-ins."""
+    def standins(
+        self, mode: str | None = None, options: Mapping[str, object] | None = None
+    ) -> list[dict[str, object]]:
+        """Provenance records of the weight files of ``mode`` and ``options`` that are marked stand-ins."""
         return [
             standin.record(self.checkout / w.path)
-            for w in self.spec.weights_for(mode)
+            for w in self.spec.weights_for(mode, options)
             if standin.read(self.checkout / w.path) is not None
         ]
 
-    def describe(self, mode: str | None = None) -> dict[str, object]:
+    def describe(
+        self, mode: str | None = None, options: Mapping[str, object] | None = None
+    ) -> dict[str, object]:
         """Provenance of the checkout: the pin check's facts and any stand-in weights."""
         facts: dict[str, object] = {"pin": self.pin_state()}
-        found = self.standins(mode)
+        found = self.standins(mode, options)
         if found:
             facts["standin_weights"] = found
         return facts
@@ -225,9 +231,10 @@ class ExternalRunner:
         """The command that builds this upstream's environment from its spec."""
         return messages.env_command(self.spec, self.layout.env_dir)
 
-    def check(self, mode: str | None = None) -> None:
-        """Raise :class:`UpstreamNotReady` (or :class:`MissingUpstreamWeights`) listing what is missing."""
-        setup, missing = self.problems(mode)
+    def check(self, mode: str | None = None, options: Mapping[str, object] | None = None) -> None:
+        """Raise :class:`UpstreamNotReady` (or :class:`MissingUpstreamWeights`) listing what is missing
+        for a run in ``mode`` with driver ``options`` (every file the driver will load, nothing else)."""
+        setup, missing = self.problems(mode, options)
         if not setup and not missing:
             return
         cls = MissingUpstreamWeights if not setup else UpstreamNotReady
@@ -256,7 +263,7 @@ class ExternalRunner:
         :class:`ExternalTimeout` when the driver runs past ``timeout`` seconds (its process group is
         killed), and :class:`ExternalRunError` on a non-zero exit or a malformed status file.
         """
-        self.check(mode)
+        self.check(mode, options if options is not None else {})
         self.check_device(device, mode)
         items = (
             dict(images) if isinstance(images, Mapping) else {f"{i:06d}": im for i, im in enumerate(images)}

@@ -36,6 +36,25 @@ class WeightSpec:
     note: str = ""
     #: only some modes of a driver need this file (e.g. DF-RAP's SimSwap mode); names those modes
     modes: tuple[str, ...] = ()
+    #: only runs with these driver option values need this file (e.g. ``{"comgan": True}``), so that the
+    #: readiness check asks for exactly the files the driver will load
+    when: Mapping[str, object] = field(default_factory=dict)
+
+    def needed(self, mode: str | None, options: Mapping[str, object] | None) -> bool:
+        """Whether a run in ``mode`` with driver ``options`` loads this file."""
+        if self.modes and (mode is None or mode not in self.modes):
+            return False
+        options = options or {}
+        return all(key in options and options[key] == value for key, value in self.when.items())
+
+    def resolved(self, options: Mapping[str, object] | None) -> WeightSpec:
+        """This file with ``{option}`` placeholders of its path filled from the driver ``options``
+        (e.g. ``{checkpoint}``: the path the driver will really load)."""
+        if "{" not in self.path:
+            return self
+        from dataclasses import replace
+
+        return replace(self, path=self.path.format(**dict(options or {})))
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,14 @@ class UpstreamSpec:
     def driver_path(self) -> Path:
         return Path(self.driver)
 
-    def weights_for(self, mode: str | None = None) -> tuple[WeightSpec, ...]:
-        """The weight files a run in ``mode`` needs (files without modes are always needed)."""
-        return tuple(w for w in self.weights if not w.modes or (mode is not None and mode in w.modes))
+    def weights_for(
+        self, mode: str | None = None, options: Mapping[str, object] | None = None
+    ) -> tuple[WeightSpec, ...]:
+        """The weight files a run in ``mode`` with driver ``options`` loads, their paths resolved.
+
+        Files without modes are needed in every mode; files with ``when`` conditions only when the options
+        say so (``options=None`` checks the files every run needs, plus those of the defaults' callers)."""
+        if options is None:
+            return tuple(w for w in self.weights if (not w.modes or (mode is not None and mode in w.modes))
+                         and not w.when and "{" not in w.path)
+        return tuple(w.resolved(options) for w in self.weights if w.needed(mode, options))
