@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install models sample offline-data test test-slow test-slurm lint demo \
+.PHONY: help install models sample offline-data test test-slow test-upstream test-slurm lint demo \
         reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 tables robustness
 
 help:  ## list the targets
@@ -36,6 +36,9 @@ test: sample  ## run the test suite (real models, real faces)
 
 test-slow: sample  ## the heavier checks
 	$(PY) -m pytest -q -m slow
+
+test-upstream: sample  ## rehearse the adapters against their real upstream code (random weights; NULLSWAP_UPSTREAM_SOURCES=<folder of upstream trees>)
+	$(PY) -m pytest -q -m upstream
 
 test-slurm: sample  ## jobs on a real single-node Slurm cluster started here (root; installs slurm-wlm if missing)
 	NULLSWAP_SLURM_INSTALL=1 $(PY) -m pytest -q -m slurm
