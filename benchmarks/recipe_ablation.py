@@ -53,6 +53,11 @@ VARIANTS: dict[str, tuple[list[str], str]] = {
 }
 
 
+#: settings the committed runs were trained with that are no longer defaults: Eq. 4's opt-in denominator
+#: floor bound at 1 of no-robust's 250 steps (python -m benchmarks.tools.dlw_replay on its training folder)
+PINNED = ["dlw.denominator_floor=0.1"]
+
+
 def default_runs_root() -> Path:
     return Path(os.environ.get("NULLSWAP_CACHE", Path.home() / ".cache" / "nullswap")) / "runs" / "recipe-ablation"
 
@@ -63,7 +68,7 @@ def train_variant(name: str, run_dir: Path, steps: int, threads: int, seed: int)
     overrides, _ = VARIANTS[name]
     command = [sys.executable, "-m", "nullswap.train", "experiment=offline", f"run_dir={run_dir}",
                f"train.steps={steps}", f"train.eval_every={max(steps // 2, 1)}", f"threads={threads}",
-               f"seed={seed}", "train.progress=false", *overrides]
+               f"seed={seed}", "train.progress=false", *PINNED, *overrides]
     checkpoint = run_dir / "checkpoints" / "last.pt"
     before = checkpoint.stat().st_mtime_ns if checkpoint.is_file() else None
     if before is not None:

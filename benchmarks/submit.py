@@ -99,8 +99,10 @@ def record(root: Path, submission: Submission) -> None:
     write_text(path, previous + json.dumps(asdict(submission)) + "\n")
 
 
-def _tables_executor(folder: Path, launcher: Mapping[str, Any], array_job_id: str | None, table: str):
-    executor = cluster.make_executor(folder, {k: v for k, v in launcher.items() if k not in TABLES_JOB_DROPS})
+def _tables_executor(folder: Path, launcher: Mapping[str, Any], array_job_id: str | None, table: str,
+                     dry_run: bool = False):
+    kept = {k: v for k, v in launcher.items() if k not in TABLES_JOB_DROPS}
+    executor = cluster.make_executor(folder, kept, dry_run=dry_run)
     for key in TABLES_JOB_DROPS:
         executor.parameters.pop(key, None)
     executor.update_parameters(**TABLES_JOB, job_name=f"{table}-tables")
@@ -137,7 +139,7 @@ def submit(
     groups = group_cells(pending, str(cfg.get("cluster_group") or "protector"))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = root / "slurm" / stamp / "%j"
-    executor = cluster.make_executor(folder, launcher)
+    executor = cluster.make_executor(folder, launcher, dry_run=dry_run)  # a dry run needs no Slurm here
     tasks = int(executor.parameters.get("nodes", 1)) * int(executor.parameters.get("ntasks_per_node", 1))
     if tasks > 1:
         raise BenchmarkError(
@@ -152,7 +154,7 @@ def submit(
             print(f"#   task {index}: " + ", ".join(job.description for job in group), file=out)
         print(cluster.sbatch_script(executor, len(groups)), file=out)
         print("# then, after the array (--dependency=afterany:ARRAY_JOB_ID):", file=out)
-        print(cluster.sbatch_script(_tables_executor(folder, launcher, "ARRAY_JOB_ID", table)), file=out)
+        print(cluster.sbatch_script(_tables_executor(folder, launcher, "ARRAY_JOB_ID", table, dry_run=True)), file=out)
         return None
     write_gitignore(root)
     with executor.batch():

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import submitit
+
 from nullswap.provenance import REPO_ROOT
 
 PROFILE_DIR = REPO_ROOT / "slurm"
@@ -91,12 +93,33 @@ def executor_parameters(launcher: Mapping[str, Any]) -> tuple[dict[str, Any], in
     return params, max_num_timeout
 
 
-def make_executor(folder: Path | str, launcher: Mapping[str, Any], **extra: Any):
-    """A :class:`submitit.SlurmExecutor` writing its job files under ``folder`` (use ``%j`` in it)."""
-    import submitit
+class ScriptOnlyExecutor(submitit.SlurmExecutor):
+    """A :class:`submitit.SlurmExecutor` for dry runs: the same parameters, checks and sbatch text, but no
+    Slurm needed on this machine and no way to submit.
 
+    submitit refuses to build a ``SlurmExecutor`` where ``srun`` is not on ``PATH`` (its cluster
+    detection), yet the person checking a dry run's script is typically on a laptop or a login node
+    without it.  Only the detection is replaced; parameter validation (``update_parameters``) and the
+    script text (``_make_sbatch_string``) stay submitit's own, so the printed script is the one a real
+    submission writes.
+    """
+
+    @classmethod
+    def affinity(cls) -> int:
+        return 1  # builds scripts anywhere; never chosen by submitit.AutoExecutor (not a registered plugin)
+
+    def _internal_process_submissions(self, delayed_submissions):
+        raise RuntimeError("a dry-run executor prints sbatch scripts and never submits a job")
+
+
+def make_executor(folder: Path | str, launcher: Mapping[str, Any], *, dry_run: bool = False, **extra: Any):
+    """A :class:`submitit.SlurmExecutor` writing its job files under ``folder`` (use ``%j`` in it).
+
+    ``dry_run=True`` gives a :class:`ScriptOnlyExecutor`: the same sbatch script, on a machine without Slurm.
+    """
     params, max_num_timeout = executor_parameters(launcher)
-    executor = submitit.SlurmExecutor(folder=Path(folder), max_num_timeout=max_num_timeout)
+    kind = ScriptOnlyExecutor if dry_run else submitit.SlurmExecutor
+    executor = kind(folder=Path(folder), max_num_timeout=max_num_timeout)
     executor.update_parameters(**{**params, **extra})
     return executor
 

@@ -8,15 +8,17 @@ surgery: it looks only at the *detached* loss values.
 * Eq. 7 — ``Δ_i = (L_i(t−1) − L_i(t)) / (|L_i(t−1)| + ε)``: relative progress, > 0 when the loss fell.
   The paper's form divides by ``L_i(t−1) + ε``; identity losses are cosines that can cross zero, where
   the signed denominator flips the meaning of progress, so the absolute value is the default
-  (``progress_denominator="signed"`` restores the literal form).  Δ is clamped from below at
-  ``delta_floor = −1``: a loss that rises cannot lose more than all of its progress.  Without the floor a
-  loss that more than doubles drives Eq. 4's denominator to zero or below, and the guard then hands that
-  one recognizer all the weight (the others collapse to ~1e-6).  Large *improvements* stay unclamped.
+  (``progress_denominator="signed"`` restores the literal form; both agree while losses stay positive).
+  Δ is clamped from below at ``delta_floor = −1``: a loss that rises cannot lose more than all of its
+  progress.  Without the floor a loss that more than doubles drives Eq. 4's denominator to zero or
+  below, and the ε guard then hands that one recognizer all the weight (the others collapse to ~1e-6).
+  Large *improvements* stay unclamped.
 * Eq. 5 — ``β(t_e) = min(β_init + γ · t_e, β*)``.
-* Eq. 4 — ``w_i = 1 / max(α · σ_i² + β(t_e) · (1 + Δ_i), d_min)``: noisy losses get less weight, slow
-  ones more.  With Δ ≥ −1 the denominator is ≥ 0, and exactly 0 for a loss that doubled before any
-  variance exists; ``d_min = denominator_floor`` (0.1) bounds every raw weight by 10, so one weight can
-  dominate but never reduce the others to nothing.
+* Eq. 4 — ``w_i = 1 / (α · σ_i² + β(t_e) · (1 + Δ_i))``: noisy losses get less weight, slow ones more.
+  This is the default, as the paper writes it; the denominator is only kept from zero by ``ε``
+  (with Δ ≥ −1 it is positive anyway once a loss has two different values).  ``denominator_floor =
+  d_min`` is an opt-in departure: ``w_i = 1 / max(…, d_min)`` bounds every raw weight by ``1 / d_min``,
+  so a loss that just doubled from near zero (tiny variance, Δ = −1) cannot take almost all the weight.
 * Eq. 3 — ``ŵ_i = c · w_i / Σ_j w_j`` (``normalise_to="count"``) or ``w_i / Σ_j w_j`` (``"one"``).
 * Eq. 2 — ``L_id = Σ_i ŵ_i · L_i``.
 
@@ -45,7 +47,7 @@ class DLWConfig:
     gamma: float = 0.1                 # β growth per epoch
     window: int = 30                   # k of Eq. 6
     eps: float = 1e-6                  # ε of Eq. 7
-    denominator_floor: float = 0.1     # d_min: lower bound of Eq. 4's denominator
+    denominator_floor: float | None = None  # opt-in d_min: lower bound of Eq. 4's denominator (None/0: ε only)
     normalise_to: Literal["count", "one"] = "count"
     progress_denominator: Literal["abs", "signed"] = "abs"
     delta_floor: float | None = -1.0   # lower clamp of Δ (None: Eq. 7 as written, which can collapse DLW)
@@ -73,6 +75,8 @@ class LossWeighting:
         self.last_weights: list[float] = self._uniform()
         self.last_variance: list[float] = [0.0] * num_losses
         self.last_progress: list[float] = [0.0] * num_losses
+        #: Eq. 4's denominators of the last ``dlw`` step, before any floor (what a floor would compare)
+        self.last_denominator: list[float] = []
 
     # --- the terms of Eqs. 4–7 -------------------------------------------------------------------
     def beta(self, epoch: int | None = None) -> float:
@@ -99,6 +103,15 @@ class LossWeighting:
         if self.config.delta_clip is not None:
             delta = max(-self.config.delta_clip, min(self.config.delta_clip, delta))
         return delta
+
+    def denominator(self, variance: float, progress: float) -> float:
+        """Eq. 4's denominator ``α · σ² + β(t_e) · (1 + Δ)``, unguarded."""
+        return self.config.alpha * variance + self.beta() * (1.0 + progress)
+
+    def raw_weight(self, denominator: float) -> float:
+        """Eq. 4: ``1 / denominator``, the denominator kept ≥ ``denominator_floor`` when one is set, else
+        only away from zero by ``ε``."""
+        return 1.0 / max(denominator, self.config.denominator_floor or self.config.eps)
 
     def _uniform(self) -> list[float]:
         scale = float(self.num_losses) if self.config.normalise_to == "count" else 1.0
@@ -130,12 +143,8 @@ class LossWeighting:
             weights = [0.0] * self.num_losses
             weights[self.config.single_index] = 1.0
         elif strategy == "dlw":
-            beta = self.beta()
-            raw = [
-                1.0 / max(self.config.alpha * s + beta * (1.0 + d), self.config.denominator_floor)
-                for s, d in zip(variances, progress)
-            ]
-            weights = self._normalise(raw)
+            self.last_denominator = [self.denominator(s, d) for s, d in zip(variances, progress)]
+            weights = self._normalise([self.raw_weight(d) for d in self.last_denominator])
         else:
             raise ValueError(f"unknown weighting strategy '{strategy}'")
         self.last_weights = weights

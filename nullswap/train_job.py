@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         launcher = cluster.load_profile(args.profile, args.set)
         folder = args.folder or run_dir / "slurm" / "%j"
-        executor = cluster.make_executor(folder, launcher)
+        executor = cluster.make_executor(folder, launcher, dry_run=args.dry_run)  # a dry run needs no Slurm
         if "job_name" not in executor.parameters:
             executor.update_parameters(job_name="nullswap-train")
     except cluster.ClusterConfigError as exc:

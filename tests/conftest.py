@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from nullswap.assets import AssetError
-from nullswap.data.sources import raw_photo
+from nullswap.faces.registry_photos import raw_photo
 from nullswap.faces.templates import CANONICAL_256, similarity_matrix
 from nullswap.faces.warp import warp_affine
 

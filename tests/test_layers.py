@@ -6,6 +6,12 @@ Floors (docs/architecture.md):
 * 1 — ``baselines`` and ``swappers``: adapters, each standing on ``nullswap`` only (never on each other);
 * 2 — ``benchmarks``: the only layer that knows tables, plans, reports and tools.
 
+Inside floor 0 the packages that share the faces stand on each other in one order (:data:`SUBFLOORS`):
+``nullswap.faces`` (registry photos, templates, detection) ← ``nullswap.recognizers`` (frames fitted on
+those photos) ← ``nullswap.data`` (face sets, whose labels a recognizer checks).  And no two packages
+import each other, not even through different modules (``a.x → b.y`` and ``b.z → a.w``): a circle between
+packages is a circle, whichever modules carry it.
+
 Imports are read from the source (``ast``), including those inside functions, so a lazy import cannot
 hide an upward arrow.  A new upward arrow or a new circle fails here with the modules named.
 """
@@ -20,6 +26,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FLOORS = {"nullswap": 0, "baselines": 1, "swappers": 1, "benchmarks": 2}
+#: floors of packages inside ``nullswap`` (floor 0), bottom up
+SUBFLOORS = {"nullswap.faces": 0, "nullswap.recognizers": 1, "nullswap.data": 2}
 
 
 def _modules() -> dict[str, Path]:
@@ -67,15 +75,32 @@ def _floor(module: str) -> tuple[str, int]:
     return top, FLOORS[top]
 
 
+def package_of(module: str) -> str:
+    """``nullswap.data.sources`` → ``nullswap.data``; a top-level module (``nullswap.train``) is its own."""
+    return ".".join(module.split(".")[:2])
+
+
 def upward_arrows(edges: dict[str, set[str]]) -> list[str]:
     wrong = []
     for source, targets in edges.items():
         top, floor = _floor(source)
         for target in targets:
             target_top, target_floor = _floor(target)
-            if target_floor > floor or (target_floor == floor and target_top != top):
+            inner = SUBFLOORS.get(package_of(source)), SUBFLOORS.get(package_of(target))
+            if (target_floor > floor or (target_floor == floor and target_top != top)
+                    or (None not in inner and inner[1] > inner[0])):
                 wrong.append(f"{source} -> {target}")
     return sorted(wrong)
+
+
+def package_graph(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph between packages (:func:`package_of`), arrows inside one package dropped."""
+    packages: dict[str, set[str]] = defaultdict(set)
+    for source, targets in edges.items():
+        for target in targets:
+            if package_of(source) != package_of(target):
+                packages[package_of(source)].add(package_of(target))
+    return packages
 
 
 def circles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -133,8 +158,23 @@ def test_no_module_imports_itself_back_through_others(edges):
     assert circles(edges) == []
 
 
+def test_no_package_imports_another_that_imports_it_back(edges):
+    assert circles(package_graph(edges)) == []
+
+
 def test_the_checker_sees_an_upward_arrow_and_a_circle():
     fake = {"nullswap.train": {"benchmarks.tables"}, "benchmarks.a": {"benchmarks.b"},
             "benchmarks.b": {"benchmarks.a"}, "baselines.x": {"swappers.y"}}
     assert upward_arrows(fake) == ["baselines.x -> swappers.y", "nullswap.train -> benchmarks.tables"]
     assert circles(fake) == [["benchmarks.a", "benchmarks.b"]]
+
+
+def test_the_checker_sees_two_packages_importing_each_other_through_different_modules():
+    """The case of a data-set check using a recognizer while recognizers took their photos from the data
+    sets: no module circle, but a package circle and an arrow up inside floor 0."""
+    fake = {"nullswap.data.offline_check": {"nullswap.recognizers"},
+            "nullswap.recognizers.dlib_resnet": {"nullswap.data.sources", "nullswap.faces.detect"},
+            "nullswap.data.sources": {"nullswap.assets"}}
+    assert circles(fake) == []
+    assert circles(package_graph(fake)) == [["nullswap.data", "nullswap.recognizers"]]
+    assert upward_arrows(fake) == ["nullswap.recognizers.dlib_resnet -> nullswap.data.sources"]

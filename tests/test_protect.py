@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import baselines
-from nullswap.data.sources import raw_photo
+from nullswap.faces.registry_photos import raw_photo
 from nullswap.model import ModelConfig, NullSwapGenerator
 from nullswap.protect import NullSwapCloak, main
 from nullswap.train import CHECKPOINT_FORMAT

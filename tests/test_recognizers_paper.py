@@ -32,8 +32,8 @@ from onnx import TensorProto, helper
 import nullswap.recognizers as recognizers
 from nullswap import weights
 from nullswap.assets import sha256_of
-from nullswap.data.sources import raw_photo
 from nullswap.faces.detect import load_image
+from nullswap.faces.registry_photos import raw_photo
 from nullswap.faces.templates import (
     ARCFACE_112,
     CANONICAL_256,

@@ -86,16 +86,29 @@ def test_a_job_gets_the_profile_partition_and_a_fake_gpu(slurm_cluster, tmp_path
 
 
 # --------------------------------------------------------------------------------------------------
-# A 2 x 2 Table-2 sweep as one array: kill a task, submit again, only the missing cell runs
+# A 2 x 2 Table-2 sweep as one array: kill a task inside its second cell, submit again, only that cell runs
 # --------------------------------------------------------------------------------------------------
+SWEEP = ["setting=offline", "protectors=[clean,noise]", "recognizers=[dlib,sface]", "visual=false",
+         "dataset.max_images=12", "device=cpu", "batch_size=4", "experiment=sweep"]
+
+
+def sweep_config(output_root: Path) -> dict:
+    """The sweep's table config, composed as ``python -m benchmarks.table2 SWEEP…`` composes it."""
+    from hydra import compose, initialize_config_dir
+
+    from benchmarks.cli import CONFIG_DIR, register_resolvers
+    from benchmarks.plan import to_plain
+
+    register_resolvers()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        return to_plain(compose("table2", overrides=[*SWEEP, f"output_root={output_root}"]))
+
+
 def submit_sweep(output_root: Path) -> subprocess.CompletedProcess:
-    """``python -m benchmarks.table2 cluster=slurm +slurm=a100`` on a 2 x 2 offline table, profile shrunk."""
+    """``python -m benchmarks.table2 cluster=slurm +slurm=a100 SWEEP…``, the profile shrunk to this machine."""
     command = [
-        sys.executable, "-m", "benchmarks.table2", "cluster=slurm", "+slurm=a100",
-        # the second row re-detects every face (seconds per cell): the window in which a test kills a task
-        # between its two cells stays wide however fast the first row gets
-        "setting=offline", "protectors=[clean,noise]", "recognizers=[dlib,dlib-cpp@redetect]", "visual=false",
-        "dataset.max_images=12", "device=cpu", "batch_size=4", f"output_root={output_root}", "experiment=sweep",
+        sys.executable, "-m", "benchmarks.table2", "cluster=slurm", "+slurm=a100", *SWEEP,
+        f"output_root={output_root}",
         *[f"hydra.launcher.{o}" for o in SMALL[:3]], "hydra.launcher.setup=['export OMP_NUM_THREADS=1']",
     ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -106,18 +119,33 @@ def submit_sweep(output_root: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.timeout(3600)
 def test_a_task_killed_half_way_leaves_only_its_missing_cell_for_the_next_submission(
-    slurm_cluster, sample_test, tmp_path
+    slurm_cluster, sample_test, tmp_path, monkeypatch
 ):
+    from slurm_gate import GatedRunner
+
+    from benchmarks.plan import plan_missing
+    from benchmarks.submit import group_cells, submit
+
     root = tmp_path / "sweep"
-    submit_sweep(tmp_path)
+    cfg = sweep_config(tmp_path)
+    # The noise column's task stops at its second cell until released (never): it is killed there, with its
+    # first cell written and its second known to be unfinished, however fast this machine computes.
+    noise_cells = next(g for g in group_cells(plan_missing(cfg)[2], "protector") if g[0].key.protector == "noise")
+    gate = GatedRunner(gate=str(tmp_path / "gate"), hold=noise_cells[1].key.config_hash)
+    Path(gate.gate).mkdir()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO_ROOT / "tests"), str(REPO_ROOT),
+                                                      os.environ.get("PYTHONPATH", "")]))  # the job imports slurm_gate
+    submit(cfg, cluster.load_profile("a100", SMALL), runner=gate, out=sys.stderr)
     first = read_submissions(root)[-1]
-    # one array, one task per protector column: [clean x dlib, clean x dlib-cpp@redetect], [noise x …, noise x …]
+    # one array, one task per protector column: [clean x dlib, clean x sface], [noise x dlib, noise x sface]
     assert len(first["planned"]) == 4 and [len(t["cells"]) for t in first["tasks"]] == [2, 2]
     array, noise = first["array_job_id"], first["tasks"][1]
     assert [t["job_id"] for t in first["tasks"]] == [f"{array}_0", f"{array}_1"]
+    assert noise["cells"] == [str(job.key.relpath()) for job in noise_cells]
 
-    # Kill the noise task half-way: after its first cell is written, while it computes the second.
-    wait_until(lambda: (root / noise["cells"][0]).is_file(), 1800, "the noise column's first cell", 0.2)
+    wait_until(gate.running_marker().is_file, 1800, "the noise task to reach its second cell", 0.2)
+    assert gate.running_marker().read_text().strip() == noise["job_id"]  # the noise task is the one waiting
+    assert (root / noise["cells"][0]).is_file() and not (root / noise["cells"][1]).is_file()
     subprocess.run(["scancel", noise["job_id"]], check=True)
     wait_until(lambda: ended([f"{array}_0", f"{array}_1", first["tables_job_id"]]), 1800, "the array and tables job")
 
@@ -129,7 +157,7 @@ def test_a_task_killed_half_way_leaves_only_its_missing_cell_for_the_next_submis
     assert all(Path(p).is_file() for p in failed.logs) and "CANCELLED" in failed.tail
     assert (root / "tables" / "table2.md").is_file()  # the tables job ran after the array, on 3 cells
 
-    submit_sweep(tmp_path)
+    submit_sweep(tmp_path)  # the command a user runs, with the real runner
     second = read_submissions(root)[-1]
     assert [t["cells"] for t in second["tasks"]] == [[failed.cell]]  # only the missing cell is submitted
     wait_until(lambda: ended([second["tasks"][0]["job_id"], second["tables_job_id"]]), 1800, "the resubmission")

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nullswap.assets import RegistryArchive
-from nullswap.data.sources import PHOTO_ARCHIVES, ArchiveMember, archive_label, extract_raw
+from nullswap.data.sources import ArchiveMember
+from nullswap.faces.registry_photos import PHOTO_ARCHIVES, archive_label, extract_raw
 
 OFFLINE_ARCHIVES: dict[str, RegistryArchive] = {
     "dlib": RegistryArchive(

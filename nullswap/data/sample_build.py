@@ -48,15 +48,7 @@ from nullswap.data.face_build import (
     detection_fields,
     hashed_share,
 )
-from nullswap.data.sources import (
-    EXCLUDED_PHOTOS,
-    SAME_PERSON,
-    SAMPLE_PHOTOS,
-    SamplePhoto,
-    licence_of,
-    raw_photo,
-    source_label,
-)
+from nullswap.data.sources import EXCLUDED_PHOTOS, SAME_PERSON, SAMPLE_PHOTOS, SamplePhoto, licence_of
 from nullswap.data.views import (
     VIEW_DESCRIPTIONS,
     VIEW_FACE_PX,
@@ -65,6 +57,7 @@ from nullswap.data.views import (
     build_views,
 )
 from nullswap.faces.detect import Detection
+from nullswap.faces.registry_photos import raw_photo, source_label
 
 SAMPLE = CachedSet("sample")
 SAMPLE_FORMAT = 1

@@ -483,8 +483,8 @@ def derive_frames(
     canonical → model input for that face; the frame is the robust average (:func:`fit_frame`).  A
     deepface detection is used when its box holds the eye midpoint of exactly one of our faces.
     """
-    from nullswap.data.sources import raw_photo
     from nullswap.faces.detect import detect_faces, load_image, plausible_faces
+    from nullswap.faces.registry_photos import raw_photo
 
     client = deepface_detector(detector, cascades)
     maps: dict[int, list[np.ndarray]] = {size: [] for size in sizes}

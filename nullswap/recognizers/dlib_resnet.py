@@ -299,7 +299,7 @@ def load_rgb(archive: str, member: str) -> np.ndarray:
     """A registry photo as a uint8 RGB array."""
     from PIL import Image
 
-    from nullswap.data.sources import raw_photo
+    from nullswap.faces.registry_photos import raw_photo
 
     with Image.open(raw_photo(archive, member)) as image:
         return np.asarray(image.convert("RGB"))

@@ -141,8 +141,8 @@ def derive_frame(photos: Any = None) -> Any:
     canonical → crop for that face, and :func:`~nullswap.recognizers.deepface_backend.fit_frame` takes
     the robust average, kept affine.  Returns a ``FrameFit``.
     """
-    from nullswap.data.sources import raw_photo
     from nullswap.faces.detect import detect_faces, load_image, plausible_faces
+    from nullswap.faces.registry_photos import raw_photo
     from nullswap.recognizers.deepface_backend import REGISTRY_PHOTOS, canonical_to_crop, fit_frame
 
     maps = []
