@@ -34,6 +34,7 @@ from nullswap.upstream import (
     UpstreamNotReady,
     UpstreamSpec,
     WeightSpec,
+    rehearsal,
 )
 from nullswap.upstream.runner import driver_device
 
@@ -71,6 +72,21 @@ with Driver() as drv:
         drv.info["env"] = {k: os.environ.get(k) for k in ("PATH", "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "STANDIN_HOME")}
         drv.info["device"] = drv.request.get("device")
     gain = int(open("weights/gain.txt").read())
+    if drv.options.get("batch"):
+        import numpy as np
+
+        def work(chunk):
+            if any(item["id"] in drv.options.get("poison_ids", []) for item, _ in chunk):
+                raise ValueError("batch of " + str(len(chunk)) + " holds a poisoned image")
+            for item, image in chunk:
+                if item["id"] in drv.options.get("nan_ids", []):
+                    drv.write(item, np.full(image.shape, np.nan))
+                else:
+                    drv.write(item, standin.brighten(image, gain))
+
+        with drv.guard(*drv.items()):
+            drv.in_batches(list(drv.images()), drv.options["batch"], work)
+        raise SystemExit(0)
     for item, image in drv.images():
         with drv.guard(item):
             if item["id"] in drv.options.get("raise_ids", []):
@@ -176,6 +192,17 @@ def test_an_item_that_raises_fails_alone_with_its_message(standin: ExternalRunne
     assert by_id["alice"].ok and by_id["carol"].ok
     assert by_id["bob"].status == "failed" and by_id["bob"].message == "ValueError: degenerate affine for bob"
     assert "Traceback" in result.log_path.read_text()
+
+
+def test_a_batch_that_fails_is_retried_item_by_item_so_only_the_bad_image_fails(standin: ExternalRunner):
+    images = dict(zip(["a", "b", "c", "d", "e"], pictures(5)))
+    result = standin.run(images, {"batch": 2, "poison_ids": ["b"], "nan_ids": ["e"]}, timeout=60)
+    by_id = result.by_id()
+    assert [by_id[k].ok for k in "abcd"] == [True, False, True, True]
+    assert by_id["b"].message == "ValueError: batch of 1 holds a poisoned image"  # its own, alone
+    # a float output with NaN is refused by the protocol instead of being rounded into a picture
+    assert by_id["e"].status == "failed" and "non-finite output: 3072 of 3072 values" in by_id["e"].message
+    assert "retrying b alone" in result.log_path.read_text()
 
 
 def test_a_failing_upstream_raises_a_clean_error_with_the_log_tail(standin: ExternalRunner):
@@ -330,6 +357,42 @@ def test_an_external_protector_brings_the_upstream_change_back_to_the_canonical_
     # the stand-in adds 7/255 in its 128 frame; upsampling a constant delta keeps it constant
     np.testing.assert_allclose((protected - clean).numpy(), 7 / 255, atol=0.5 / 255 + 1e-6)
     assert all(row["linf_255"] == 7 for row in protector.last_stats)
+    assert protector.last_status == ["ok", "ok"]
+
+
+def _standin_adapter(standin: ExternalRunner, bound: float | None = None) -> type[ExternalProtector]:
+    def frame_bound(self):
+        return None if bound is None else (bound, f"{bound * 255:.0f}/255 by construction")
+
+    return type("StandinProtector", (ExternalProtector,), {
+        "name": "standin", "frame_size": 128, "spec": standin.spec, "frame_bound": frame_bound,
+        "default_options": {"fail_ids": [], "raise_ids": []},
+    })
+
+
+def test_an_image_the_driver_fails_comes_back_clean_and_its_neighbours_protected(standin: ExternalRunner):
+    protector = _standin_adapter(standin)(root=standin.root, python=standin.python, timeout=60,
+                                          raise_ids=["000001"], chunk=2)
+    clean = torch.from_numpy(np.stack(pictures(3, 256))).permute(0, 3, 1, 2).float() / 255.0
+    protected = protector.protect(clean)
+    assert protector.last_status == ["ok", "failed", "ok"]
+    assert "ValueError: degenerate affine for 000001" in protector.last_messages[1]
+    assert torch.equal(protected[1], clean[1])
+    assert float((protected[0] - clean[0]).abs().max()) > 6 / 255 and float((protected[2] - clean[2]).abs().max()) > 0
+
+
+def test_an_image_whose_change_in_the_frame_breaks_the_declared_bound_fails_with_the_numbers(
+    standin: ExternalRunner,
+):
+    clean = torch.from_numpy(np.stack(pictures(2, 256))).permute(0, 3, 1, 2).float() / 255.0
+    kept = _standin_adapter(standin, bound=7 / 255)(root=standin.root, python=standin.python, timeout=60)
+    kept.protect(clean)
+    assert kept.last_status == ["ok", "ok"]  # the stand-in adds exactly 7/255: within its bound
+    broken = _standin_adapter(standin, bound=5 / 255)(root=standin.root, python=standin.python, timeout=60)
+    out = broken.protect(clean)
+    assert broken.last_status == ["failed", "failed"] and torch.equal(out, clean)
+    assert "change 7.00/255 in its 128px frame exceeds the 5.00/255 (+0.5 rounding) it promises" in (
+        broken.last_messages[0])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -402,3 +465,139 @@ def test_the_readiness_check_asks_for_exactly_the_files_the_options_make_the_dri
     _, missing = runner.problems(None, {"compress": True, "checkpoint": "weights/other.pt"})
     assert len(missing) == 2
     assert "weights/compress.pt" in missing[0] and "weights/other.pt (absent)" in missing[1]
+
+
+# --------------------------------------------------------------------------------------------------
+# The rehearsal floor: a copy of an upstream tree, random-weight stand-ins built by a builder script
+# --------------------------------------------------------------------------------------------------
+STANDIN_BUILDER = """
+import argparse
+import json
+import os
+import sys
+
+import standin  # the upstream module, found because the copy is on sys.path
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--report", required=True)
+parser.add_argument("--options", default="{}")
+parser.add_argument("--mode", default=None)
+args = parser.parse_args()
+options = json.loads(args.options)
+os.makedirs("weights", exist_ok=True)
+with open("weights/gain.txt", "w") as handle:
+    handle.write(str(options.get("gain", 3)) + "\\n")
+with open(args.report, "w") as handle:
+    json.dump({"weights": ["weights/gain.txt"],
+               "facts": {"cwd": os.getcwd(), "python": sys.executable,
+                         "module": os.path.abspath(standin.__file__)}}, handle)
+"""
+
+
+@pytest.fixture
+def standin_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder of upstream trees (not git checkouts, as a user's download would be) holding ``standin/``."""
+    sources = tmp_path / "sources"
+    (sources / "standin").mkdir(parents=True)
+    (sources / "standin" / "standin.py").write_text(STANDIN_MODULE)
+    (sources / "standin" / ".gitignore").write_text("weights/\n")
+    monkeypatch.setenv(rehearsal.SOURCES_VARIABLE, str(sources))
+    return sources
+
+
+def test_the_sources_folder_comes_from_the_environment_and_a_missing_tree_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv(rehearsal.SOURCES_VARIABLE, raising=False)
+    assert rehearsal.sources_root() is None
+    assert "NULLSWAP_UPSTREAM_SOURCES is not set" in rehearsal.missing_reason("initiative")
+    monkeypatch.setenv(rehearsal.SOURCES_VARIABLE, str(tmp_path / "nowhere"))
+    assert rehearsal.sources_root() is None and "is not a folder" in rehearsal.missing_reason("initiative")
+    (tmp_path / "trees" / "initiative").mkdir(parents=True)
+    monkeypatch.setenv(rehearsal.SOURCES_VARIABLE, str(tmp_path / "trees"))
+    assert rehearsal.sources_root() == tmp_path / "trees"
+    assert rehearsal.source_tree("initiative") == tmp_path / "trees" / "initiative"
+    assert rehearsal.missing_reason("initiative") is None
+    assert rehearsal.source_tree("dfrap") is None and "has no dfrap/ tree" in rehearsal.missing_reason("dfrap")
+
+
+def test_a_stand_in_is_built_in_a_copy_by_the_builder_and_marked(
+    standin: ExternalRunner, standin_sources: Path, tmp_path: Path, env_python: Path
+):
+    builder = tmp_path / "build_standin.py"
+    builder.write_text(STANDIN_BUILDER)
+    dest = tmp_path / "rehearsal" / "checkout"
+    checkout = rehearsal.prepare_standin(
+        standin.spec, standin_sources / "standin", dest, env_python, builder, options={"gain": 5}
+    )
+    assert checkout == dest and (checkout / ".gitignore").is_file()
+    assert not (standin_sources / "standin" / "weights").exists(), "nothing is written into the sources"
+    facts = standin_marks.read(checkout / "weights" / "gain.txt")
+    assert facts is not None and facts["reason"] == standin_marks.RANDOM_WEIGHTS
+    # the builder ran with the given python, in the copy, importing the upstream module from the copy
+    assert facts["python"] == str(env_python) and facts["interpreter"] == str(env_python)
+    assert Path(facts["cwd"]).resolve() == checkout.resolve()
+    assert Path(facts["module"]).resolve() == (checkout / "standin.py").resolve()
+    assert facts["builder"] == "build_standin.py" and facts["upstream"] == "standin"
+
+    runner = ExternalRunner(standin.spec, tmp_path / "root", checkout=checkout, python=env_python,
+                            accept_unpinned=True)
+    result = runner.run(pictures(1), timeout=60)
+    np.testing.assert_array_equal(result.items[0].image, np.clip(pictures(1)[0].astype(int) + 5, 0, 255))
+    described = runner.describe()
+    assert described["pin"]["pinned"] is False and described["pin"]["accepted_unpinned"] is True
+    assert [r["reason"] for r in described["standin_weights"]] == ["random weights: rehearsal"]
+    assert not runner.lock_path.exists()
+
+
+def test_a_stand_in_is_never_prepared_inside_the_sources_or_over_an_existing_folder(
+    standin: ExternalRunner, standin_sources: Path, tmp_path: Path, env_python: Path
+):
+    builder = tmp_path / "build_standin.py"
+    builder.write_text(STANDIN_BUILDER)
+    with pytest.raises(rehearsal.RehearsalError, match="inside the sources folder"):
+        rehearsal.prepare_standin(standin.spec, standin_sources / "standin", standin_sources / "copy",
+                                  env_python, builder)
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "file").write_text("x")
+    with pytest.raises(rehearsal.RehearsalError, match="not empty"):
+        rehearsal.prepare_standin(standin.spec, standin_sources / "standin", taken, env_python, builder)
+
+
+def test_a_builder_that_fails_or_forgets_a_declared_weight_is_reported_with_its_log(
+    standin: ExternalRunner, standin_sources: Path, tmp_path: Path, env_python: Path
+):
+    broken = tmp_path / "build_broken.py"
+    broken.write_text("raise SystemExit('cannot build the generator: shape mismatch')\n")
+    with pytest.raises(rehearsal.RehearsalError, match="shape mismatch"):
+        rehearsal.prepare_standin(standin.spec, standin_sources / "standin", tmp_path / "a", env_python, broken)
+    forgetful = tmp_path / "build_forgetful.py"
+    forgetful.write_text(
+        "import argparse, json\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--report'); p.add_argument('--options')\n"
+        "a = p.parse_args(); json.dump({'weights': []}, open(a.report, 'w'))\n"
+    )
+    with pytest.raises(rehearsal.RehearsalError, match=r"did not write weights/gain\.txt"):
+        rehearsal.prepare_standin(standin.spec, standin_sources / "standin", tmp_path / "b", env_python,
+                                  forgetful)
+
+
+def test_a_stand_in_built_with_the_projects_own_python_says_so(
+    standin: ExternalRunner, standin_sources: Path, tmp_path: Path
+):
+    builder = tmp_path / "build_standin.py"
+    builder.write_text(STANDIN_BUILDER)
+    checkout = rehearsal.prepare_standin(standin.spec, standin_sources / "standin", tmp_path / "c",
+                                         rehearsal.project_python(), builder)
+    assert standin_marks.read(checkout / "weights" / "gain.txt")["interpreter"] == rehearsal.PROJECT_INTERPRETER
+
+
+def test_dfrap_asks_for_comgan_only_when_its_driver_will_load_it():
+    spec = baselines.REGISTRY.get("dfrap").spec
+    defaults = dict(baselines.REGISTRY.get("dfrap").default_options)
+    with_comgan = {w.path for w in spec.weights_for("stargan", defaults)}
+    without = {w.path for w in spec.weights_for("stargan", {**defaults, "comgan": False})}
+    assert with_comgan - without == {"checkpoints/ComGAN/ComG_model.pt"}
+    assert without == {"checkpoints/stargan_celeba_256/models/200000-G.ckpt"}
+    assert spec.needs_cuda("simswap") and not spec.needs_cuda("stargan")
