@@ -52,10 +52,10 @@ def resolved_protector_options(name: str, overrides: Mapping[str, Any] | None,
     except in the paper's setting (``setting="paper"``), where it stays unset and the column is reported
     as missing its checkpoint (:func:`checkpoint_problem`) instead of silently measuring the offline one."""
     options = protector_options(name, overrides)
-    if name in RUNTIME_DEFAULTS and setting != "paper":
+    if name in RUNTIME_DEFAULTS:
         option, default = RUNTIME_DEFAULTS[name]
         if not options.get(option):
-            options[option] = default()
+            options[option] = None if setting == "paper" else default()
     return options
 
 
