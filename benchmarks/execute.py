@@ -27,6 +27,7 @@ from benchmarks.protector_options import checkpoint_problem
 from benchmarks.specs import ProtectorSpec, RecognizerSpec
 from benchmarks.store import CellKey, CellOutput, ResultStore, atomic_write_json, config_hash
 from benchmarks.workspace import Components, Workspace, resolve_device
+from nullswap import standin
 
 log = logging.getLogger("benchmarks")
 
@@ -106,9 +107,10 @@ def sanity_check(workspace: Workspace, spec: RecognizerSpec, *, rehearsal: bool)
     """Recognizer ``spec`` through the sanity gate (:func:`nullswap.sanity.gate`): it must separate the
     bundled real faces' genuine from impostor pairs, and may be a stand-in only in a rehearsal.
 
-    The verdict is kept beside the experiment's caches (``cache/sanity/``), keyed by the recognizer, its
-    weight files' sha256s and the faces, so a table on the same weights does not embed the faces again."""
+    The measurement is kept in ``$NULLSWAP_HOME/sanity/``, keyed by the recognizer, its weight files'
+    sha256s and the faces, so a table on the same weights does not embed the faces again."""
     from nullswap import sanity
+    from nullswap.assets import cache_root
 
     model = workspace.recognizer(spec)
     checked = getattr(model, "base", model)  # a re-detecting wrapper: its recognizer, same weights
@@ -117,7 +119,7 @@ def sanity_check(workspace: Workspace, spec: RecognizerSpec, *, rehearsal: bool)
     faces = sanity.gate_faces()
     key = config_hash({"recognizer": spec.config(), "weights": files, "faces": list(faces.keys),
                        "min_auc": sanity.MIN_AUC})
-    path = workspace.root / "cache" / "sanity" / f"{spec.name}-{key}.json"
+    path = cache_root() / "sanity" / f"{spec.name}-{key}.json"
     if path.is_file():
         stored = json.loads(path.read_text())
         stored.pop("separates", None)
@@ -125,6 +127,9 @@ def sanity_check(workspace: Workspace, spec: RecognizerSpec, *, rehearsal: bool)
     else:
         result = sanity.check(checked, faces, name=spec.name)
         atomic_write_json(path, result.as_dict())
+    # the same bytes may be a marked stand-in in one place and an unmarked file in another: what the
+    # files are is read now, never from the stored measurement
+    result.standins = standin.reasons(described)
     log.info("sanity gate: %s", result.numbers())
     return sanity.verdict(result, rehearsal=rehearsal).as_dict()
 

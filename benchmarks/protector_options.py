@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from baselines._config import declared_defaults, protector_options
 from benchmarks.errors import BenchmarkError
+from nullswap import standin
 
 #: protector options that name a file whose content determines the protected images
 FILE_OPTIONS = ("checkpoint", "perturbation_path")
@@ -104,12 +105,20 @@ def checkpoint_training(path: str | Path) -> dict[str, Any]:
     return training_facts(path)
 
 
-def with_training_facts(described: Mapping[str, Any]) -> dict[str, Any]:
-    """A protector's description plus ``training`` when it names a NullSwap checkpoint (its training facts)."""
+def with_file_facts(described: Mapping[str, Any]) -> dict[str, Any]:
+    """A protector's description plus what the files it names are: ``training`` when it names a NullSwap
+    checkpoint (the checkpoint's training facts), and ``file_standins`` for any file (a checkpoint, a
+    perturbation) marked as a stand-in, so every result made with it is a rehearsal result."""
     out = dict(described)
-    path = out.get("checkpoint")
-    if path and Path(str(path)).is_file() and "training" not in out:
-        # a file that is not a NullSwap checkpoint has no training facts to add
-        with contextlib.suppress(ValueError, KeyError, RuntimeError, OSError, pickle.UnpicklingError):
-            out["training"] = checkpoint_training(path)
+    for option in FILE_OPTIONS:
+        path = out.get(option)
+        if not path or not Path(str(path)).is_file():
+            continue
+        marker = standin.read(path) if standin.marker_path(path).is_file() else None
+        if marker is not None:
+            out.setdefault("file_standins", {})[option] = standin.record(path, marker)
+        if option == "checkpoint" and "training" not in out:
+            # a file that is not a NullSwap checkpoint has no training facts to add
+            with contextlib.suppress(ValueError, KeyError, RuntimeError, OSError, pickle.UnpicklingError):
+                out["training"] = checkpoint_training(path)
     return out

@@ -113,11 +113,11 @@ def test_overrides_that_change_what_is_measured_are_named_and_placement_is_not(t
     run_config = {"protectors": ["clean", "nullswap"], "recognizers": PAPER_FOUR,
                   "command_line": ["device=cpu", "output_root=/tmp/x", "dataset.root=/data/celebahq",
                                    "protector_options.nullswap.checkpoint=/runs/last.pt",
-                                   "protocol.ks=[1,10]", "train.steps=3"]}
+                                   "protocol.ks=[1,10]", "train.steps=3", "train.lr_generator=1e-3"]}
     text = header(table2(tmp_path, run_config=run_config))
-    assert "overrides: protocol.ks=[1,10] train.steps=3" in text
+    assert "overrides: protocol.ks=[1,10] train.lr_generator=1e-3" in text and "train.steps" not in text
     assert "device=cpu" not in text and "dataset.root" not in text and "checkpoint=" not in text
-    assert "not the paper's setting: overrides protocol.ks=[1,10] train.steps=3" in text
+    assert "not the paper's setting: overrides protocol.ks=[1,10] train.lr_generator=1e-3" in text
 
 
 def test_table5_sessions_are_checked_against_their_own_training_recognizers(tmp_path: Path) -> None:

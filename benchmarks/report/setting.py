@@ -34,6 +34,7 @@ NEUTRAL_OVERRIDES = (
     "device", "output_root", "experiment", "batch_size", "build_tables", "store_per_image", "only", "cluster",
     "cluster_group", "hydra", "slurm", "+slurm", "rehearsal", "sanity_gate", "dataset.root", "protectors",
     "recognizers", "threads", "train.checkpoints", "setting", "dataset", "seed", "perceptual",
+    "train.steps",  # Table 5's sessions: their checkpoints' steps are a fact of their own
 )
 
 
@@ -220,12 +221,12 @@ def checkpoint_facts(cells: list[dict[str, Any]]) -> tuple[str, list[str]]:
     if not columns:
         return "", []
     trained = _protector_training(cells)
-    parts, differs = [], []
+    parts, grouped = [], {}
     for column in columns:
         facts = trained.get(column)
         if facts is None:
             parts.append(f"{column} (training not recorded)")
-            differs.append(f"{column}: a checkpoint whose training is not recorded")
+            grouped.setdefault("a checkpoint whose training is not recorded", []).append(column)
             continue
         data = facts.get("data") or {}
         size = f"{_fmt(data['n_images'])} " if data.get("n_images") is not None else ""
@@ -233,7 +234,9 @@ def checkpoint_facts(cells: list[dict[str, Any]]) -> tuple[str, list[str]]:
                      f"{', '.join(facts.get('recognizers') or ['?'])} on {size}{data.get('name') or '?'} images")
         column_differs = training_differences(column, facts)
         if column_differs:
-            differs.append(f"{column} trained " + ", ".join(column_differs))
+            grouped.setdefault("trained " + ", ".join(column_differs), []).append(column)
+    # columns whose checkpoints differ from the paper in the same way (Table 5's sessions) are named together
+    differs = [f"{', '.join(names)} {text}" for text, names in grouped.items()]
     return "NullSwap checkpoint: " + ", ".join(parts), differs
 
 
