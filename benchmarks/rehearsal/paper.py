@@ -150,17 +150,8 @@ def prepare_home(rehearsal: Rehearsal, source: Path) -> None:
 
 def build_standins(rehearsal: Rehearsal) -> None:
     """Data layouts and stand-in weights, built in a subprocess that sees only the private home."""
-    code = (
-        "from benchmarks.rehearsal import layouts, standins\n"
-        "from pathlib import Path\n"
-        "faces = layouts.rehearsal_faces()\n"
-        f"c = layouts.write_celebahq(Path({str(rehearsal.celebahq)!r}), faces, layouts.choose_splits(faces))\n"
-        f"l = layouts.write_lfw(Path({str(rehearsal.lfw)!r}), faces)\n"
-        "print('CelebA-HQ layout:', c.describe(), '(faces:', faces.name + ')')\n"
-        "print('LFW layout:', l.describe())\n"
-        "for s in standins.build(): print('stand-in', s.entry, '->', s.path, '(' + s.what + ')')\n"
-    )
-    rehearsal.run("stand-in data sets and weights", [sys.executable, "-c", code])
+    rehearsal.python("stand-in data sets and weights", "benchmarks.rehearsal.standins",
+                     "--celebahq", str(rehearsal.celebahq), "--lfw", str(rehearsal.lfw))
     rehearsal.python("python -m nullswap.weights list (the stand-ins are named as such)", "nullswap.weights",
                      "list", quiet=True)
     print("\n".join(line for line in rehearsal.steps[-1].output.splitlines()

@@ -102,3 +102,28 @@ def build(seed: int = 0) -> list[StandIn]:
     torch.save(perturbation, path)
     mark("cmua_perturbation", "uniform random perturbation within CMUA's ε")
     return made
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.rehearsal.standins --celebahq DIR --lfw DIR``: the stand-in data layouts and
+    weights, in ``$NULLSWAP_HOME`` (a private one: ``make rehearse-paper`` sets it)."""
+    import argparse
+
+    from benchmarks.rehearsal import layouts
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.rehearsal.standins", description=main.__doc__)
+    parser.add_argument("--celebahq", type=Path, required=True, help="where to write the CelebA-HQ layout")
+    parser.add_argument("--lfw", type=Path, required=True, help="where to write the LFW layout")
+    args = parser.parse_args(argv)
+    faces = layouts.rehearsal_faces()
+    celebahq = layouts.write_celebahq(args.celebahq, faces, layouts.choose_splits(faces))
+    lfw = layouts.write_lfw(args.lfw, faces)
+    print(f"CelebA-HQ layout: {celebahq.describe()} (from the {faces.name} faces) in {args.celebahq}")
+    print(f"LFW layout: {lfw.describe()} in {args.lfw}")
+    for made in build():
+        print(f"stand-in {made.entry}: {made.path} ({made.what})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
