@@ -395,7 +395,7 @@ def missing_message(entry: WeightFile, found: WeightStatus | None = None) -> str
     ]
     for candidate in entry.candidates():
         if candidate in wrong:
-            state = f"present but its sha256 is {wrong[candidate]}"
+            state = f"present but its sha256 differs: {wrong[candidate]}"
         else:
             state = "present but sha256 differs" if candidate.is_file() else "absent"
         lines.append(f"    {candidate}  ({state})")
@@ -403,7 +403,7 @@ def missing_message(entry: WeightFile, found: WeightStatus | None = None) -> str
     if entry.how_to_get:
         lines.append(f"  note: {entry.how_to_get}")
     lines.append(f"  licence: {entry.licence}")
-    lines.append(f"  (any file can stand in for it: NULLSWAP_WEIGHT_{entry.name.upper().replace('-', '_')}=PATH)")
+    lines.append(f"  (or point NULLSWAP_WEIGHT_{entry.name.upper().replace('-', '_')}=PATH at your own copy)")
     return "\n".join(lines)
 
 

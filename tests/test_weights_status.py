@@ -56,7 +56,7 @@ def test_a_present_file_with_the_wrong_sha256_is_reported_as_such_with_both_hash
     assert f"expected {weights.MANIFEST['deepface_sface'].sha256}" in block
     assert f"found    {sha256_of(path)}" in block
     assert "download: https://github.com/opencv/opencv_zoo" in block
-    with pytest.raises(weights.MissingWeightsError, match=f"its sha256 is {sha256_of(path)}") as error:
+    with pytest.raises(weights.MissingWeightsError, match=f"its sha256 differs: {sha256_of(path)}") as error:
         weights.path("deepface_sface")
     assert "Wrong weight file 'deepface_sface'" in str(error.value)
 
