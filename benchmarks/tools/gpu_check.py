@@ -360,13 +360,18 @@ def report_markdown(phases: list[Phase], env: dict[str, Any], tiny: bool = False
     by_name = {p.name: p for p in phases}
     paper = by_name.get("paper-step")
     if paper is not None and paper.facts:
-        lines += ["", "## The paper's training step (experiment=paper, AMP bf16, 256×256)", "",
+        measured = [f for k, f in paper.facts.items() if k.startswith("batch ") and "steps_per_s" in f]
+        amp = str(measured[0].get("amp", "bf16")).replace("torch.bfloat16", "bf16") if measured else "bf16"
+        amp = "off" if amp == "None" else amp.replace("torch.float16", "fp16")
+        side = measured[0].get("resolution", 256) if measured else 256
+        lines += ["", f"## The paper's training step (experiment=paper, AMP {amp}, {side}×{side})", "",
                   f"Weights: {paper.facts.get('weights', '?')}.", "",
                   "| global batch | per GPU | steps/s | s/step | peak memory |", "|---|---|---|---|---|"]
         for key, facts in paper.facts.items():
             if key.startswith("batch ") and "steps_per_s" in facts:
+                memory = f"{facts['peak_memory_gib']} GiB" if facts.get("peak_memory_gib") is not None else "–"
                 lines.append(f"| {facts['batch_global']} | {facts['batch_per_gpu']} | {facts['steps_per_s']} | "
-                             f"{facts['seconds_per_step']} | {facts['peak_memory_gib']} GiB |")
+                             f"{facts['seconds_per_step']} | {memory} |")
             elif key.startswith("batch "):
                 lines.append(f"| {key[6:]} | – | {facts.get('error', 'not measured')} | – | – |")
         per_gpu = paper.facts.get(f"batch {PAPER_BATCH // PAPER_GPUS}") or {}
@@ -378,13 +383,27 @@ def report_markdown(phases: list[Phase], env: dict[str, Any], tiny: bool = False
                       "| job | steps | GPU-hours |", "|---|---|---|"]
             for job, trainings in TABLE_TRAININGS.items():
                 lines.append(f"| {job} | {trainings} × {PAPER_STEPS:,} | {trainings * hours:.1f} |")
+    offline = by_name.get("offline-recipe")
+    if offline is not None and offline.facts.get("top1"):
+        measured, cpu = offline.facts["top1"], offline.facts.get("cpu_model_top1") or {}
+        rows = sorted({k.split(" × ")[1] for k in measured})
+        lines += ["", "## The offline recipe on the GPU, measured like results/offline/ (Acc@1)", "",
+                  f"{offline.facts.get('steps')} steps (probe: {offline.facts.get('probe_steps_per_s')} steps/s).", "",
+                  "| recognizer | clean | NullSwap, this run | NullSwap, the CPU model (results/offline) |",
+                  "|---|---|---|---|"]
+        for row in rows:
+            lines.append(f"| {row} | {measured.get(f'clean × {row}', '–')} | {measured.get(f'nullswap × {row}', '–')} | "
+                         f"{cpu.get(f'nullswap × {row}', '–')} |")
     for phase in phases:
         if phase.name == "paper-step":
             continue
         if phase.facts or phase.detail:
             lines += ["", f"## {phase.name}", ""]
             for key, value in phase.facts.items():
-                lines.append(f"- {key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+                if key in ("top1", "cpu_model_top1"):
+                    continue
+                shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+                lines.append(f"- {key}: {shown}")
             if phase.detail:
                 lines += ["", "```", phase.detail.strip(), "```"]
     lines += ["", "## Commands", ""] + [f"- `{c}`" for p in phases for c in p.commands]
