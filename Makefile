@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install models sample offline-data test test-slow test-upstream test-slurm lint demo \
+.PHONY: help install models sample offline-data test test-slow test-upstream test-slurm lint demo rehearse-paper gpu-check \
         reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 tables robustness
 
 help:  ## list the targets
@@ -48,6 +48,12 @@ lint: $(STAMP)  ## ruff
 
 demo: sample  ## the main job on the embedded offline default (writes results/demo/)
 	$(PY) -m benchmarks.tools.demo
+
+rehearse-paper: sample  ## the paper's setting end to end on stand-ins in a temporary folder (every table headed REHEARSAL)
+	$(PY) -m benchmarks.rehearsal.paper $(ARGS)
+
+gpu-check: $(STAMP)  ## on a machine with a GPU (<= 10 min): CUDA tests, paper-scale step time and memory, DDP, offline recipe
+	$(PY) -m benchmarks.tools.gpu_check $(ARGS)
 
 # CLUSTER=slurm submits the missing cells as a Slurm job array with the profile slurm/$(PROFILE).yaml
 # (CLUSTER=dry-run prints the sbatch scripts); ARGS passes Hydra overrides, e.g.

@@ -28,6 +28,11 @@ def run_or_exit(cfg: Any, runner: Callable[[Any], RunReport] = run) -> RunReport
     except user_errors() as exc:
         if os.environ.get("NULLSWAP_TRACEBACK"):
             raise
+        done = getattr(exc, "report", None)  # MissingPieces: the other cells were computed
+        if done is not None:
+            print(f"{done.experiment}: {len(done.computed)} cells computed, {len(done.skipped)} already present")
+            for path in done.outputs:
+                print(f"  wrote {path}")
         print(
             f"\nerror ({type(exc).__name__}): {exc}\n(set NULLSWAP_TRACEBACK=1 for the traceback)",
             file=sys.stderr,
@@ -39,6 +44,17 @@ def run_or_exit(cfg: Any, runner: Callable[[Any], RunReport] = run) -> RunReport
     for path in report.outputs:
         print(f"  wrote {path}")
     return report
+
+
+def record_command_line(cfg: Any) -> None:
+    """Keep the run's command-line overrides in its configuration (``command_line``): every cell records
+    the configuration, and the table header names the overrides that change what was measured."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    if HydraConfig.initialized() and "command_line" not in cfg:
+        with open_dict(cfg):
+            cfg.command_line = list(HydraConfig.get().overrides.task)
 
 
 def register_resolvers() -> None:
@@ -67,6 +83,7 @@ def hydra_main(
 
     @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name)
     def main(cfg: Any) -> None:
+        record_command_line(cfg)
         if cfg.get("cluster"):
             from benchmarks.submit import submit_or_exit
 

@@ -148,8 +148,8 @@ def protector_specs(cfg: Mapping[str, Any]) -> list[ProtectorSpec]:
     for name in names(cfg["protectors"], "protectors"):
         overrides = dict(options.get(name) or {})
         registry = str(overrides.pop("registry", None) or name)
-        specs.append(ProtectorSpec(name, resolved_protector_options(registry, overrides), seed,
-                                   registry=None if registry == name else registry))
+        specs.append(ProtectorSpec(name, resolved_protector_options(registry, overrides, cfg.get("setting")),
+                                   seed, registry=None if registry == name else registry))
     return specs
 
 

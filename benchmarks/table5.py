@@ -8,10 +8,18 @@ Sessions (the paper's, with its two training recognizers A and B; offline A = dl
     dlw       recognizers=[A,B] dlw.strategy=dlw
 
 Each session trains through :func:`nullswap.train.train_from_overrides` into
-``<experiment>/sessions/<session>/`` and records the checkpoint it produced in ``session.json``; a session
-whose recorded (or configured, ``train.checkpoints.<session>=PATH``) checkpoint exists is not trained
-again.  Training only happens when a cell of that session still has to be computed, so a finished
-table re-runs without training or measuring anything.
+``<experiment>/sessions/<session>/`` and records in ``session.json`` the overrides it trains with (when it
+starts) and the checkpoint it produced (when it finishes); a session whose recorded (or configured,
+``train.checkpoints.<session>=PATH``) checkpoint exists is not trained again, and an interrupted one
+(a time limit, a pre-emption, a crash) continues from its last checkpoint (``resume=true``) instead of
+starting over.  A session folder holding the checkpoint of another training is never overwritten.
+Training only happens when a cell of that session still has to be computed, so a finished table re-runs
+without training or measuring anything.
+
+The sessions train on the table's data set folder: ``dataset.root`` is handed to their training as
+``data.root`` when they train on the same data set (CelebA-HQ in the paper's setting).  ``train.steps=N``
+replaces the training config's length (also the paper's 60 epochs: ``train.epochs=null`` is passed with
+it).  In a rehearsal (``rehearsal=true``) the sessions may train against stand-in recognizers.
 
 Usage: ``python -m benchmarks.table5 [hydra overrides]`` (``nullswap/conf/benchmark/table5.yaml``).
 """
@@ -53,9 +61,12 @@ def session_specs(cfg: Mapping[str, Any]) -> list[ProtectorSpec]:
     """One NullSwap protector column per session; its options carry the session's training overrides."""
     train = cfg.get("train") or {}
     common = [str(o) for o in (train.get("overrides") or [])] + [str(o) for o in (train.get("extra") or [])]
-    if train.get("steps") is not None:
-        common.append(f"train.steps={int(train['steps'])}")
+    if train.get("steps") is not None:  # a number of steps, also where the training config counts epochs
+        common += [f"train.steps={int(train['steps'])}", "train.epochs=null"]
     common.append(f"seed={int(cfg.get('seed', 0))}")
+    dataset = cfg.get("dataset") or {}
+    # where the sessions' training data lies: a location, kept out of the cell hash (option "root")
+    data_root = dataset.get("root") if train.get("data") and train.get("data") == dataset.get("name") else None
     nullswap_options = {
         k: v
         for k, v in ((cfg.get("protector_options") or {}).get("nullswap") or {}).items()
@@ -72,16 +83,20 @@ def session_specs(cfg: Mapping[str, Any]) -> list[ProtectorSpec]:
             "session_checkpoint": checkpoints.get(name),
             **nullswap_options,
         }
+        if data_root:
+            options["root"] = str(data_root)
         specs.append(ProtectorSpec(name, options, int(cfg.get("seed", 0)), registry="nullswap"))
     return specs
 
 
 class SessionTrainer:
-    """Finds or trains the checkpoint of each session (at most once per experiment)."""
+    """Finds, trains or resumes the checkpoint of each session (at most once per experiment)."""
 
-    def __init__(self, root: Path, train_fn: Callable[[list[str]], Path] | None = None) -> None:
+    def __init__(self, root: Path, train_fn: Callable[[list[str]], Path] | None = None,
+                 rehearsal: bool = False) -> None:
         self.root = Path(root)
         self.train_fn = train_fn
+        self.rehearsal = rehearsal
 
     def run_dir(self, session: str) -> Path:
         return self.root / "sessions" / session
@@ -93,19 +108,32 @@ class SessionTrainer:
             if not path.is_file():
                 raise BenchmarkError(f"train.checkpoints.{session}={given} does not exist")
             return path
-        marker = self.run_dir(session) / "session.json"
-        overrides = [*spec.options["train_overrides"], f"run_dir={self.run_dir(session)}"]
-        if marker.is_file():
-            recorded = json.loads(marker.read_text())
-            path = Path(recorded["checkpoint"])
-            if path.is_file() and recorded.get("overrides") == overrides:
-                log.info("session %s: using its trained checkpoint %s", session, path)
-                return path
-        log.info("session %s: training with %s", session, " ".join(overrides))
+        run_dir = self.run_dir(session)
+        marker = run_dir / "session.json"
+        overrides = [*spec.options["train_overrides"], f"run_dir={run_dir}"]
+        last = run_dir / "checkpoints" / "last.pt"
+        recorded = json.loads(marker.read_text()) if marker.is_file() else {}
+        same = recorded.get("overrides") == overrides
+        if same and recorded.get("finished") and Path(recorded.get("checkpoint", "")).is_file():
+            log.info("session %s: using its trained checkpoint %s", session, recorded["checkpoint"])
+            return Path(recorded["checkpoint"])
+        if last.is_file() and not same:
+            raise BenchmarkError(
+                f"session {session}: {last} was trained with other overrides "
+                f"({' '.join(recorded.get('overrides') or ['unrecorded'])}) than this table asks for "
+                f"({' '.join(overrides)}); it is not overwritten: move {run_dir} away, or give this table another "
+                "experiment name")
+        resume = last.is_file()
+        extra = [*([f"data.root={spec.options['root']}"] if spec.options.get("root") else []),
+                 *(["rehearsal=true"] if self.rehearsal else []), *(["resume=true"] if resume else [])]
+        log.info("session %s: %s with %s", session, "resuming its interrupted training" if resume else "training",
+                 " ".join([*overrides, *extra]))
+        atomic_write_json(marker, {"session": session, "overrides": overrides, "started": now_iso(),
+                                   "resumed": resume, "checkpoint": None})
         train_fn = self.train_fn
         if train_fn is None:
             from nullswap.train import train_from_overrides as train_fn
-        path = Path(train_fn(overrides))
+        path = Path(train_fn([*overrides, *extra]))
         if not path.is_file():
             raise BenchmarkError(f"session {session}: training returned {path}, which does not exist")
         atomic_write_json(
@@ -116,10 +144,11 @@ class SessionTrainer:
 
 
 def session_components(
-    root: Path, train_fn: Callable[[list[str]], Path] | None = None, base: Components | None = None
+    root: Path, train_fn: Callable[[list[str]], Path] | None = None, base: Components | None = None,
+    rehearsal: bool = False,
 ) -> Components:
     """Components whose protector factory trains (or finds) a session's checkpoint, then loads NullSwap."""
-    trainer = SessionTrainer(root, train_fn)
+    trainer = SessionTrainer(root, train_fn, rehearsal)
     components = base or Components()
     build_other = components.build_protector
 
@@ -130,7 +159,7 @@ def session_components(
         options = {
             k: v
             for k, v in spec.options.items()
-            if k not in ("session", "train_overrides", "session_checkpoint")
+            if k not in ("session", "train_overrides", "session_checkpoint", "root")
         }
         return build_other(
             ProtectorSpec(
@@ -152,7 +181,7 @@ def run_table5(
 ) -> RunReport:
     plain = to_plain(cfg)
     specs = session_specs(plain)
-    chosen = session_components(experiment_dir(plain), train_fn, components)
+    chosen = session_components(experiment_dir(plain), train_fn, components, bool(plain.get("rehearsal", False)))
     return run(plain, components=chosen, protectors=specs, check_registries=components is None)
 
 

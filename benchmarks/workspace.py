@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from benchmarks.errors import BenchmarkError
+from benchmarks.protector_options import with_file_facts
 from benchmarks.specs import CLEAN, ProtectorSpec, RecognizerSpec
 from benchmarks.store import atomic_write_json, now_iso, weights_record
 from nullswap.atomic import atomic_path
@@ -329,6 +330,7 @@ class Workspace:
             log.info("protect %s: %d/%d", spec.name, stop, len(faces))
         wall = time.perf_counter() - t0
         describe = protector.describe() if hasattr(protector, "describe") else {"name": spec.name}
+        describe = with_file_facts(describe)  # a checkpoint's training; files that are stand-ins
         meta = {
             "protector": weights_record(describe),
             "spec": spec.config(),

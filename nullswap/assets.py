@@ -12,6 +12,7 @@ file that looks complete.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import html.parser
 import io
@@ -50,6 +51,18 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_stamped(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_of(Path(path))
+
+
+def sha256_cached(path: Path) -> str:
+    """:func:`sha256_of`, remembered in this process by (path, size, modification time): a recognizer
+    loaded again (an evaluation every few hundred steps) does not re-read its 500 MB file."""
+    stat = Path(path).stat()
+    return _sha256_stamped(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 def verified(path: Path, sha256: str | None) -> bool:

@@ -66,6 +66,7 @@ def generator_file(state: dict) -> dict:
         "step": int(state.get("step", 0)),
         "config": state["config"],
         "recognizers": list(state.get("recognizers") or []),
+        "training": state.get("training") or {},
         "generator": state["generator"],
     }
 
@@ -86,3 +87,30 @@ def load_generator(path: str | Path) -> tuple[NullSwapGenerator, int, dict]:
     generator.load_state_dict(state["generator"])
     resolution = int(state["config"]["train"].get("resolution") or 256)
     return generator, resolution, state
+
+
+def training_facts(path: str | Path) -> dict:
+    """What the checkpoint at ``path`` was trained on, from the file alone: recognizers, steps done (and
+    planned), batch size, resolution, data set, split and size, perceptual loss, identity-loss weighting,
+    whether training was a rehearsal, and the status of every weight file training read (stand-ins
+    included).  Older files lack the counts and weight statuses; their facts say ``None``."""
+    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if state.get("format") not in (CHECKPOINT_FORMAT, GENERATOR_FORMAT):
+        raise ValueError(f"{path} is not a NullSwap checkpoint (format {state.get('format')!r})")
+    config = state.get("config") or {}
+    train, data = config.get("train") or {}, config.get("data") or {}
+    recorded = state.get("training") or {}
+    return {
+        "recognizers": list(state.get("recognizers") or config.get("recognizers") or []),
+        "steps": int(state.get("step", 0)),
+        "steps_planned": recorded.get("total_steps"),
+        "epochs": train.get("epochs"),
+        "batch_size": train.get("batch_size"),
+        "resolution": train.get("resolution"),
+        "data": {"name": data.get("name"), "split": data.get("split", "train"),
+                 "max_images": data.get("max_images"), **(recorded.get("data") or {})},
+        "perceptual": (config.get("loss") or {}).get("perceptual"),
+        "dlw": (config.get("dlw") or {}).get("strategy"),
+        "rehearsal": bool(config.get("rehearsal", False)),
+        "weight_files": recorded.get("weight_files") or {},
+    }

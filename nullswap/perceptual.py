@@ -51,7 +51,8 @@ class PerceptualDistance(nn.Module):
         return self
 
     def describe(self) -> dict[str, object]:
-        return {"name": self.name, "label": self.label, "weights": weights.sha256_record([self.weight_name])}
+        return {"name": self.name, "label": self.label, "weights": weights.sha256_record([self.weight_name]),
+                "weight_files": weights.provenance([self.weight_name])}
 
 
 def _lpips_alex() -> PerceptualDistance:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from nullswap.assets import sha256_of
+from nullswap.assets import sha256_cached, sha256_of
 from nullswap.atomic import write_text
 
 MARKER_SUFFIX = ".standin.json"
@@ -60,7 +60,7 @@ def read(path: str | Path) -> dict[str, Any] | None:
         return None
     if not isinstance(record, dict) or record.get("size") != path.stat().st_size:
         return None
-    if record.get("sha256") != sha256_of(path):
+    if record.get("sha256") != sha256_cached(path):
         return None
     return record
 
@@ -101,3 +101,19 @@ def summary(found: Iterable[str], limit: int = 3) -> str:
     names = [Path(item.split(": ", 1)[0]).name for item in found[:limit]]
     more = f" and {len(found) - limit} more" if len(found) > limit else ""
     return f"stand-in weights: {', '.join(names)}{more}"
+
+
+class StandInRefused(RuntimeError):
+    """A stand-in was about to be used by a run that is not a rehearsal; the message names it."""
+
+
+def refuse_unless_rehearsal(found: Iterable[str], what: str, rehearsal: bool) -> list[str]:
+    """Raise :class:`StandInRefused` when ``found`` (from :func:`reasons`) is not empty and ``rehearsal`` is
+    false; return ``found`` otherwise, so a rehearsal can label what it used."""
+    found = sorted(set(found))
+    if found and not rehearsal:
+        raise StandInRefused(
+            f"{what} would use stand-in weights ({summary(found)}: {'; '.join(found[:3])}), not the published "
+            "files; only a rehearsal uses them (rehearsal=true), and its outputs say so. "
+            "python -m nullswap.weights list shows every weight file and what it is")
+    return found

@@ -18,6 +18,14 @@ Examples::
     python -m nullswap.train train.steps=200 model.head=direct  # any option from the config
     python -m nullswap.train run_dir=runs/x resume=true         # continue an interrupted run
     torchrun --nproc_per_node 8 -m nullswap.train experiment=paper
+    python -m nullswap.train experiment=paper train.epochs=null train.steps=20   # by steps, not epochs
+
+A run's length is ``train.steps`` or ``train.epochs`` (× steps per epoch), never both: the paper's
+setting counts epochs, so ``experiment=paper train.steps=N`` is refused with the fix
+(``train.epochs=null``) rather than silently training 60 epochs.  Weight files marked as stand-ins
+(:mod:`nullswap.standin`) are refused unless ``rehearsal=true``; a checkpoint records what it was trained
+on (data set and size, steps, every weight file's status), so the tables can say whether a NullSwap
+column is the paper's.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from nullswap import recognizers as recognizer_registry
+from nullswap import standin
 from nullswap.atomic import atomic_path
 from nullswap.augment import AttackerTransform, RobustConfig
 from nullswap.checkpoint import CHECKPOINT_FORMAT, build_discriminator, build_generator, cloak_at_resolution
@@ -174,6 +183,24 @@ def clean_cache_enabled(setting: object, n_faces: int) -> bool:
     raise ValueError(f"train.cache_clean_embeddings must be true, false or auto, got {setting!r}")
 
 
+def planned_steps(train_cfg: DictConfig | dict, steps_per_epoch: int | None = None) -> int:
+    """How many steps a run takes: ``train.steps``, or ``train.epochs`` × ``steps_per_epoch``.
+
+    Exactly one of the two may be set: ``experiment=paper`` counts epochs, and a ``train.steps=N`` given
+    beside it used to be ignored without a word.  Called with ``steps_per_epoch=None`` it only checks."""
+    steps, epochs = train_cfg.get("steps"), train_cfg.get("epochs")
+    if steps is not None and epochs not in (None, 0):
+        raise ValueError(
+            f"train.steps={steps} and train.epochs={epochs} are both set (experiment=paper counts epochs); "
+            f"set one: add train.epochs=null to train {steps} steps, or train.steps=null to train {epochs} epochs"
+        )
+    if epochs not in (None, 0):
+        return int(epochs) * int(steps_per_epoch or 0)
+    if steps is None:
+        raise ValueError("set train.steps=N or train.epochs=N (both are null)")
+    return int(steps)
+
+
 # ----------------------------------------------------------------------------------------------
 # The trainer
 # ----------------------------------------------------------------------------------------------
@@ -184,7 +211,9 @@ class Trainer:
         self.world = Distributed(cfg.device)
         self.device = self.world.device
         tcfg = cfg.train
+        planned_steps(tcfg)  # refuse steps + epochs before loading anything
         seed_everything(int(cfg.seed) + self.world.rank)
+        self.rehearsal = bool(cfg.get("rehearsal", False))
 
         self.faces = load_faces(cfg.data, split=cfg.data.get("split", "train"))
         held_out = cfg.train.get("eval_split", "test")
@@ -192,17 +221,23 @@ class Trainer:
         if tcfg.batch_size % self.world.world_size:
             raise ValueError("train.batch_size must be divisible by the number of processes")
         self.schedule = BatchSchedule(len(self.faces), int(tcfg.batch_size), int(cfg.seed))
-        total = int(tcfg.steps) if tcfg.get("epochs") in (None, 0) else int(tcfg.epochs) * self.schedule.steps_per_epoch
-        self.total_steps = total
+        self.total_steps = planned_steps(tcfg, self.schedule.steps_per_epoch)
 
         self.generator = build_generator(cfg.model).to(self.device)
         self.discriminator = build_discriminator(cfg.model).to(self.device)
         self.recognizer_names = list(cfg.recognizers)
         self.recognizers = [recognizer_registry.load(name, device=str(self.device)) for name in self.recognizer_names]
         self.eval_recognizer_names = [n for n in cfg.get("eval_recognizers", []) if n not in self.recognizer_names]
+        self._eval_models: list[torch.nn.Module] | None = None  # loaded once, at the first evaluation
         self.weighting = LossWeighting(len(self.recognizers), DLWConfig.from_dict(OmegaConf.to_container(cfg.dlw)))
         loss_cfg = LossConfig.from_dict(OmegaConf.to_container(cfg.loss))
         perceptual = None if loss_cfg.perceptual == "none" else load_perceptual(loss_cfg.perceptual).to(self.device)
+        self.weight_files = {name: model.describe().get("weight_files", {})
+                             for name, model in zip(self.recognizer_names, self.recognizers)}
+        if perceptual is not None:
+            self.weight_files[f"perceptual:{loss_cfg.perceptual}"] = perceptual.describe().get("weight_files", {})
+        self.standins = standin.refuse_unless_rehearsal(standin.reasons(self.weight_files), "training",
+                                                        self.rehearsal)
         robust = RobustConfig.from_dict(OmegaConf.to_container(tcfg.robust) if tcfg.get("robust") else None)
         transform = AttackerTransform(robust) if robust.enabled else None
         self.objective = NullSwapObjective(self.recognizers, self.weighting, loss_cfg, perceptual, transform)
@@ -260,6 +295,20 @@ class Trainer:
             "dual": self.dual.state_dict() if self.dual is not None else None,
             "rng": rng[self.world.rank],
             "rng_per_rank": rng,
+            "training": self.training_record(),
+        }
+
+    def training_record(self) -> dict:
+        """What this run trains on, kept in every checkpoint (and in the shippable generator file)."""
+        return {
+            "total_steps": self.total_steps,
+            "steps_per_epoch": self.schedule.steps_per_epoch,
+            "data": {"name": self.faces.name, "n_images": len(self.faces),
+                     "n_identities": len(set(self.faces.identities)),
+                     "split": self.cfg.data.get("split", "train")},
+            "eval_split": self.cfg.train.get("eval_split"),
+            "weight_files": self.weight_files,
+            "rehearsal": self.rehearsal,
         }
 
     def save(self) -> None:
@@ -355,12 +404,22 @@ class Trainer:
         cloaked = from_uint8(to_uint8(cloaked)).to(self.device)
         row: dict[str, float] = {"step": self.step, "psnr": float(psnr_per_image(to_uint8(clean), to_uint8(cloaked)).mean())}
         names = self.recognizer_names + self.eval_recognizer_names
-        models = self.recognizers + [recognizer_registry.load(n, device=str(self.device))
-                                     for n in self.eval_recognizer_names]
+        models = self.recognizers + self.eval_models()
         for name, model in zip(names, models):
             cos = torch.nn.functional.cosine_similarity(model(clean), model(cloaked), dim=-1)
             row[f"id_cos/{name}"] = float(cos.mean())
         return row
+
+    def eval_models(self) -> list[torch.nn.Module]:
+        """The recognizers measured but never trained against, loaded (and their files hashed) once."""
+        if self._eval_models is None:
+            self._eval_models = [recognizer_registry.load(n, device=str(self.device))
+                                 for n in self.eval_recognizer_names]
+            files = {n: m.describe().get("weight_files", {}) for n, m in zip(self.eval_recognizer_names,
+                                                                             self._eval_models)}
+            self.standins += standin.refuse_unless_rehearsal(standin.reasons(files), "training-time evaluation",
+                                                             self.rehearsal)
+        return self._eval_models
 
     # -- the loop ---------------------------------------------------------------------------------
     def fit(self, resume: bool) -> Path:
@@ -382,9 +441,14 @@ class Trainer:
             train_log = CsvLog(self.run_dir / "train_log.csv", log_columns, start_step)
             eval_log = CsvLog(self.run_dir / "eval_log.csv", eval_columns, start_step)
             writer = _tensorboard(self.run_dir, bool(self.cfg.train.get("tensorboard", True)))
+            if self.standins:
+                print(f"{standin.REHEARSAL_HEADER}: training with {standin.summary(self.standins)} "
+                      "(rehearsal=true); this generator is rehearsal material only")
+            epochs = self.cfg.train.get("epochs")
+            length = (f"{epochs} epochs × {self.schedule.steps_per_epoch} steps" if epochs else "train.steps")
             print(f"NullSwap generator: {count_parameters(self.generator):,} parameters; discriminator: "
                   f"{count_parameters(self.discriminator):,}; recognizers: {', '.join(self.recognizer_names)}; "
-                  f"{len(self.faces)} training faces; device {self.device}"
+                  f"{len(self.faces)} training faces; {self.total_steps} steps ({length}); device {self.device}"
                   + (f" (AMP {self.amp_dtype})" if self.amp_dtype else ""))
         if main and start_step is None:
             row = self.evaluate()

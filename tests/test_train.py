@@ -119,3 +119,63 @@ def test_the_clean_embedding_cache_is_on_for_small_training_sets_only():
     assert train_module.clean_cache_enabled(True, 24_000) and not train_module.clean_cache_enabled(False, 5)
     with pytest.raises(ValueError, match="true, false or auto"):
         train_module.clean_cache_enabled("sometimes", 5)
+
+
+# --------------------------------------------------------------------------------------------------
+# The run's length, held-out evaluation and what a checkpoint records
+# --------------------------------------------------------------------------------------------------
+def test_steps_given_beside_the_paper_epochs_are_refused_with_the_fix_not_ignored():
+    paper = train_module.compose(["experiment=paper", "train.steps=3"])
+    with pytest.raises(ValueError, match=r"train.steps=3 and train.epochs=60 are both set.*train.epochs=null"):
+        train_module.train(paper)  # refused before any data set or model is loaded
+    by_steps = train_module.compose(["experiment=paper", "train.epochs=null", "train.steps=3"])
+    assert train_module.planned_steps(by_steps.train, 94) == 3
+    assert train_module.planned_steps(train_module.compose(["experiment=paper"]).train, 94) == 60 * 94
+
+
+def test_the_paper_setting_evaluates_during_training_on_val_not_on_the_test_split_the_tables_report():
+    assert train_module.compose(["experiment=paper"]).train.eval_split == "val"
+
+
+def test_evaluation_recognizers_are_loaded_once_per_run(real_face_sets, tmp_path, monkeypatch):
+    loads: list[str] = []
+    real_load = train_module.recognizer_registry.load
+
+    def counting(name, **kwargs):
+        loads.append(name)
+        return real_load(name, **kwargs)
+
+    monkeypatch.setattr(train_module.recognizer_registry, "load", counting)
+    run(tmp_path, "evals", "eval_recognizers=[mobilefacenet]", "train.steps=3", "train.checkpoint_every=3",
+        "train.eval_every=1")
+    with open(tmp_path / "evals" / "eval_log.csv") as handle:
+        assert [int(r["step"]) for r in csv.DictReader(handle)] == [0, 1, 2, 3]
+    assert loads.count("mobilefacenet") == 1 and loads.count("dlib") == 1
+
+
+def test_a_checkpoint_records_its_training_data_length_and_weight_files(real_face_sets, tmp_path):
+    from nullswap.checkpoint import training_facts
+
+    path = run(tmp_path, "facts", "train.steps=2", "train.checkpoint_every=2", "train.eval_every=0")
+    facts = training_facts(path)
+    assert facts["recognizers"] == ["dlib"] and facts["steps"] == facts["steps_planned"] == 2
+    assert facts["data"]["n_images"] == 6 and facts["data"]["split"] == "train"
+    assert facts["weight_files"]["dlib"]["dlib_resnet"]["status"] == "sha256 ok"
+    assert facts["perceptual"] == "stlpips-alex" and not facts["rehearsal"]
+
+
+def test_training_refuses_stand_in_weights_unless_it_is_a_rehearsal(real_face_sets, tmp_path, monkeypatch):
+    from nullswap import standin, weights
+
+    stand_in = tmp_path / "dlib_face_recognition_resnet_model_v1.dat"
+    stand_in.write_bytes(weights.status("dlib_resnet").path.read_bytes())  # the real file, marked as a stand-in
+    standin.mark(stand_in)
+    monkeypatch.setenv("NULLSWAP_WEIGHT_DLIB_RESNET", str(stand_in))
+    with pytest.raises(standin.StandInRefused, match="training would use stand-in weights"):
+        run(tmp_path, "refused", "train.steps=1")
+    path = run(tmp_path, "rehearsal", "train.steps=1", "train.checkpoint_every=1", "train.eval_every=0",
+               "rehearsal=true")
+    from nullswap.checkpoint import training_facts
+
+    facts = training_facts(path)
+    assert facts["rehearsal"] and standin.reasons(facts["weight_files"]) == [f"{stand_in}: {standin.RANDOM_WEIGHTS}"]

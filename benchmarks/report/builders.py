@@ -50,7 +50,30 @@ def _run_config(cells: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _cell_notes(cells: list[dict[str, Any]]) -> list[str]:
-    return list(dict.fromkeys(note for cell in cells for note in (cell.get("notes") or [])))
+    """The caveats the cells recorded, each with the cells it belongs to ("session3 (visual): 31 of 36 …"):
+    a note every cell shares is shown once as it is; otherwise it names its columns, and the rows of a
+    column where only some of them have it."""
+    slots: dict[str, list[str]] = {}
+    for cell in cells:
+        key = cell["key"]
+        slots.setdefault(key["protector"], []).append(key["evaluator"])
+    where: dict[str, dict[str, list[str]]] = {}
+    for cell in cells:
+        key = cell["key"]
+        for note in cell.get("notes") or []:
+            where.setdefault(note, {}).setdefault(key["protector"], []).append(key["evaluator"])
+    out = []
+    for note, columns in where.items():
+        if len(cells) > 1 and sum(len(v) for v in columns.values()) == len(cells):
+            out.append(note)
+            continue
+        labels = []
+        for protector, evaluators in columns.items():
+            every = set(evaluators) == set(slots[protector])
+            shown = "visual" if evaluators == ["visual"] else "/".join(dict.fromkeys(evaluators))
+            labels.append(protector if every and len(slots[protector]) > 1 else f"{protector} ({shown})")
+        out.append(f"{', '.join(labels)}: {note}")
+    return out
 
 
 def _visual_rows(

@@ -7,11 +7,17 @@
 * ``<table>_visual.png`` — Table 1's PSNR / SSIM / perceptual distance, measured vs paper.
 * ``qualitative_<data set>.png`` — a few faces: clean, protected, and the difference amplified ×10
   around mid-grey (128), from the uint8 previews the runner caches.
+
+Every table figure carries its table's setting line (what was measured and whether it is the paper's
+setting, :mod:`benchmarks.report.setting`) under the plot and in the PNG's ``Description``; a figure made
+from rehearsal cells is headed, in red, by :data:`~nullswap.standin.REHEARSAL_HEADER` (also in the PNG's
+``Warning``), and is refused without it, as its table is.
 """
 
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +30,7 @@ import pandas as pd
 
 from nullswap.atomic import atomic_path
 from nullswap.metrics.visual import perceptual_column
+from nullswap.standin import REHEARSAL_HEADER
 
 if TYPE_CHECKING:
     from benchmarks.report.builders import TableBuild
@@ -36,11 +43,33 @@ QUALITATIVE_FACES = 3
 QUALITATIVE_PROTECTORS = 5
 
 
-def _save(fig: plt.Figure, path: Path, dpi: int = DPI) -> Path:
-    """Write atomically under a unique temporary name (parallel jobs may rebuild the same figure)."""
+#: characters per line of the setting line under a figure (per inch of figure width)
+CAPTION_CHARS_PER_INCH = 19
+
+
+def caption(fig: plt.Figure, header: str, rehearsal: bool) -> dict[str, str]:
+    """Put the setting line under the plot (and the REHEARSAL header above it, in red, when the figure
+    is made from rehearsal cells); returns the PNG metadata that carries the same text."""
+    if rehearsal and not header.startswith(REHEARSAL_HEADER):
+        raise ValueError(f"a figure of rehearsal cells must be headed '{REHEARSAL_HEADER}'; refusing to draw it")
+    width = max(40, int(fig.get_figwidth() * CAPTION_CHARS_PER_INCH))
+    body = header.split("; ", 1)[1] if rehearsal and "; " in header else header
+    fig.text(0.0, 0.0, textwrap.fill(body, width), fontsize=6, ha="left", va="top", color="#333333")
+    metadata = {"Description": header}
+    if rehearsal:
+        fig.text(0.5, 1.0, REHEARSAL_HEADER, fontsize=13, ha="center", va="bottom", color="#c00000",
+                 fontweight="bold")
+        metadata["Warning"] = REHEARSAL_HEADER
+    return metadata
+
+
+def _save(fig: plt.Figure, path: Path, dpi: int = DPI, build: TableBuild | None = None) -> Path:
+    """Write atomically under a unique temporary name (parallel jobs may rebuild the same figure); with
+    ``build``, under its setting line (:func:`caption`)."""
     try:
+        metadata = caption(fig, build.header, bool(build.rehearsal)) if build is not None else None
         with atomic_path(path) as temporary:
-            fig.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")
+            fig.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight", metadata=metadata)
     finally:
         plt.close(fig)
     return path
@@ -84,7 +113,7 @@ def accuracy_bars(build: TableBuild, path: Path, metric: str = "top1") -> Path |
     )
     fig.suptitle(f"{build.name}: Acc@{metric[-1]} measured vs paper ({build.dataset})", fontsize=11)
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, build=build)
 
 
 def fidelity_scatter(build: TableBuild, path: Path) -> Path | None:
@@ -120,7 +149,7 @@ def fidelity_scatter(build: TableBuild, path: Path) -> Path | None:
     ax.set_title(f"{build.name}: fidelity vs cloaking ({build.dataset}); hollow = paper", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, build=build)
 
 
 def visual_bars(build: TableBuild, path: Path) -> Path | None:
@@ -154,7 +183,7 @@ def visual_bars(build: TableBuild, path: Path) -> Path | None:
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
     fig.suptitle(f"{build.name}: visual quality measured vs paper ({build.dataset})", fontsize=11)
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, build=build)
 
 
 def table_figures(build: TableBuild, directory: Path, stem: str) -> list[Path]:
@@ -199,6 +228,7 @@ def qualitative_grid(
     path: Path,
     title: str = "",
     faces: int = QUALITATIVE_FACES,
+    build: TableBuild | None = None,
 ) -> Path:
     faces = min(faces, len(clean))
     cols = 1 + 2 * len(protected)
@@ -221,11 +251,16 @@ def qualitative_grid(
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     # amplified noise does not compress: a lower resolution keeps the grid (and the repository) small
-    return _save(fig, path, dpi=QUALITATIVE_DPI)
+    return _save(fig, path, dpi=QUALITATIVE_DPI, build=build)
 
 
-def qualitative_grids(root: Path, directory: Path) -> list[Path]:
-    """One grid per data set cached in the experiment (the most recently used cache of each name)."""
+def qualitative_grids(root: Path, directory: Path, builds: list[TableBuild] | None = None) -> list[Path]:
+    """One grid per data set cached in the experiment (the most recently used cache of each name), under
+    the setting line of a table built on that data set (a rehearsal's first, so its header is never lost)."""
+    by_dataset: dict[str, TableBuild] = {}
+    for build in builds or []:
+        if build.dataset not in by_dataset or (build.rehearsal and not by_dataset[build.dataset].rehearsal):
+            by_dataset[build.dataset] = build
     caches: dict[str, Path] = {}
     for cache_dir in sorted((root / "cache").glob("*/"), key=lambda p: p.stat().st_mtime):
         caches[cache_dir.name.rsplit("-", 1)[0]] = cache_dir
@@ -241,6 +276,7 @@ def qualitative_grids(root: Path, directory: Path) -> list[Path]:
                 protected,
                 directory / f"qualitative_{dataset}.png",
                 f"{dataset}: clean, protected, difference ×{AMPLIFY:g} around grey",
+                build=by_dataset.get(dataset),
             )
         )
     return written

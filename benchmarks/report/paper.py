@@ -75,6 +75,36 @@ DATASETS: dict[str, str] = {
     "table5": "celebahq",
 }
 
+#: which split each table was measured on in the paper
+SPLITS: dict[str, str] = {"table1": "test", "table2": "test", "table3": "test", "table4": "all", "table5": "test"}
+#: the published sizes of the splits the paper uses: (data set, split) -> (images, identities or None)
+OFFICIAL_SIZES: dict[tuple[str, str], tuple[int, int | None]] = {
+    ("celebahq", "train"): (24_183, None),
+    ("celebahq", "val"): (2_993, None),
+    ("celebahq", "test"): (2_824, None),
+    ("celebahq", "all"): (30_000, 6_217),
+    ("lfw", "all"): (13_233, 5_749),
+}
+#: the share of an official split that must be present (LFW photos without a detectable face are left out)
+MIN_SHARE = 0.995
+#: how the paper trains NullSwap (experiment=paper): 60 epochs of batch 256 on the CelebA-HQ train split
+TRAINING: dict[str, object] = {
+    "recognizers": ["arcface", "facenet"],
+    "data": "celebahq",
+    "split": "train",
+    "batch_size": 256,
+    "resolution": 256,
+    "perceptual": "lpips-alex",
+    "steps": 60 * (24_183 // 256),  # 5,640
+}
+#: the training recognizers of each Table 5 session (its column), and its identity-loss weighting
+SESSION_TRAINING: dict[str, tuple[list[str], str]] = {
+    "session1": (["arcface"], "single"),
+    "session2": (["facenet"], "single"),
+    "session3": (["arcface", "facenet"], "mean"),
+    "dlw": (["arcface", "facenet"], "dlw"),
+}
+
 # --------------------------------------------------------------------------------------------------
 # Table 1 — visual quality on the CelebA-HQ test split
 TABLE1: dict[str, dict[str, float]] = {

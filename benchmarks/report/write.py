@@ -40,6 +40,7 @@ def build_tables(root: Path | str) -> list[Path]:
         datasets_per_table[table] = datasets_per_table.get(table, 0) + 1
     out_dir = root / "tables"
     written: list[Path] = []
+    builds: list[TableBuild] = []
     for (table, dataset), group in sorted(groups.items()):
         builder = BUILDERS.get(table)
         if builder is None:
@@ -47,7 +48,8 @@ def build_tables(root: Path | str) -> list[Path]:
         _, stale = latest(cell_rows(group))
         build = builder(table, dataset, group, stale)
         stem = table if datasets_per_table[table] == 1 else f"{table}_{dataset}"
+        builds.append(build)
         written += write_table(build, out_dir, stem)
         written += figures.table_figures(build, out_dir, stem)
-    written += figures.qualitative_grids(root, out_dir)
+    written += figures.qualitative_grids(root, out_dir, builds)
     return written

@@ -59,7 +59,10 @@ class Recognizer(nn.Module):
         return torch.cat(chunks).numpy().astype(np.float32)
 
     def describe(self) -> dict[str, object]:
-        """Facts recorded beside every result this recognizer produced."""
+        """Facts recorded beside every result this recognizer produced; ``weight_files`` says what each
+        weight file is (sha256 verified, no published hash, or a stand-in, which results then carry)."""
+        from nullswap import weights
+
         return {
             "name": self.name,
             "embedding_dim": self.embedding_dim,
@@ -68,4 +71,5 @@ class Recognizer(nn.Module):
             "template": None if self.template is None else self.template.name,
             "threshold": self.threshold,
             "weights": list(self.weight_names),
+            "weight_files": weights.provenance(self.weight_names),
         }

@@ -56,7 +56,7 @@ import torch
 from torch import nn
 
 from nullswap import weights
-from nullswap.assets import sha256_of
+from nullswap.assets import sha256_cached
 from nullswap.faces.templates import (
     CANONICAL_256,
     DEEPFACE_ARCFACE_112,
@@ -188,7 +188,7 @@ class _Deepface(Recognizer):
         distance, self.threshold_source = deepface_threshold(self.deepface_model)
         self.cosine_distance_threshold = distance
         self.threshold = round(1.0 - distance, 6)
-        self.weights_sha256 = sha256_of(self.weights_path)
+        self.weights_sha256 = sha256_cached(self.weights_path)  # once per file and process
 
     def describe(self) -> dict[str, object]:
         facts = super().describe()
