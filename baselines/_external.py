@@ -68,9 +68,10 @@ class ExternalProtector(UpstreamAdapter, Protector):
         self.setup_upstream(root=root, checkout=checkout, python=python, device=device, seed=seed,
                             timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options,
                             accept_unpinned=accept_unpinned)
-        self.runner.check_device(device, self.mode)
         if check:
-            self.runner.check(self.mode, self.options)
+            self.runner.check(self.mode, self.options, device=device)
+        else:
+            self.runner.check_device(device, self.mode)
 
     def to_frame(self, images: torch.Tensor) -> torch.Tensor:
         """Canonical crops → the upstream's frame, on the uint8 grid (exactly what the PNGs hold)."""

@@ -56,9 +56,10 @@ class ExternalSwapper(UpstreamAdapter, Swapper):
         self.setup_upstream(root=root, checkout=checkout, python=python, device=device, seed=seed,
                             timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options,
                             accept_unpinned=accept_unpinned)
-        self.runner.check_device(device)
         if check:
-            self.runner.check(None, self.options)
+            self.runner.check(None, self.options, device=device)
+        else:
+            self.runner.check_device(device)
 
     def forward(self, sources: torch.Tensor, targets: torch.Tensor) -> SwapResult:
         size = sources.shape[-1]

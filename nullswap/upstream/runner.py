@@ -217,24 +217,36 @@ class ExternalRunner:
             facts["standin_weights"] = found
         return facts
 
-    def check_device(self, device: str, mode: str | None = None) -> None:
-        """Refuse, before anything runs, a CPU run of an upstream whose code hard-codes CUDA."""
+    def device_problem(self, device: str | None, mode: str | None = None) -> str | None:
+        """The sentence refusing a CPU run of an upstream whose code hard-codes CUDA, else ``None``."""
         if str(device) == "cpu" and self.spec.needs_cuda(mode):
             what = f"in mode '{mode}' " if mode and not isinstance(self.spec.requires_cuda, bool) else ""
-            raise UpstreamNotReady(
+            return (
                 f"upstream '{self.spec.name}' {what}runs only on a CUDA device (its code hard-codes CUDA); "
-                "device=cpu was requested: use device=auto or cuda[:N] on a machine with a GPU",
-                [f"{self.spec.name} needs CUDA"],
+                "device=cpu was requested: use device=auto or cuda[:N] on a machine with a GPU"
             )
+        return None
+
+    def check_device(self, device: str, mode: str | None = None) -> None:
+        """Refuse, before anything runs, a CPU run of an upstream whose code hard-codes CUDA."""
+        problem = self.device_problem(device, mode)
+        if problem:
+            raise UpstreamNotReady(problem, [problem])
 
     def env_command(self) -> str:
         """The command that builds this upstream's environment from its spec."""
         return messages.env_command(self.spec, self.layout.env_dir)
 
-    def check(self, mode: str | None = None, options: Mapping[str, object] | None = None) -> None:
-        """Raise :class:`UpstreamNotReady` (or :class:`MissingUpstreamWeights`) listing what is missing
-        for a run in ``mode`` with driver ``options`` (every file the driver will load, nothing else)."""
+    def check(
+        self, mode: str | None = None, options: Mapping[str, object] | None = None, device: str | None = None
+    ) -> None:
+        """Raise :class:`UpstreamNotReady` (or :class:`MissingUpstreamWeights`) listing everything missing
+        for a run in ``mode`` with driver ``options`` on ``device`` (every file the driver will load, nothing
+        else, and a device its code cannot use), all at once."""
         setup, missing = self.problems(mode, options)
+        device_problem = self.device_problem(device, mode)
+        if device_problem:
+            setup.append(device_problem)
         if not setup and not missing:
             return
         cls = MissingUpstreamWeights if not setup else UpstreamNotReady
