@@ -34,6 +34,7 @@ from nullswap.upstream import (
     UpstreamNotReady,
     UpstreamSpec,
     WeightSpec,
+    rehearsal,
 )
 from nullswap.upstream.runner import driver_device
 
@@ -402,3 +403,128 @@ def test_the_readiness_check_asks_for_exactly_the_files_the_options_make_the_dri
     _, missing = runner.problems(None, {"compress": True, "checkpoint": "weights/other.pt"})
     assert len(missing) == 2
     assert "weights/compress.pt" in missing[0] and "weights/other.pt (absent)" in missing[1]
+
+
+# --------------------------------------------------------------------------------------------------
+# The rehearsal floor: a copy of an upstream tree, random-weight stand-ins built by a builder script
+# --------------------------------------------------------------------------------------------------
+STANDIN_BUILDER = """
+import argparse
+import json
+import os
+import sys
+
+import standin  # the upstream module, found because the copy is on sys.path
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--report", required=True)
+parser.add_argument("--options", default="{}")
+args = parser.parse_args()
+options = json.loads(args.options)
+os.makedirs("weights", exist_ok=True)
+with open("weights/gain.txt", "w") as handle:
+    handle.write(str(options.get("gain", 3)) + "\\n")
+with open(args.report, "w") as handle:
+    json.dump({"weights": ["weights/gain.txt"],
+               "facts": {"cwd": os.getcwd(), "python": sys.executable,
+                         "module": os.path.abspath(standin.__file__)}}, handle)
+"""
+
+
+@pytest.fixture
+def standin_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder of upstream trees (not git checkouts, as a user's download would be) holding ``standin/``."""
+    sources = tmp_path / "sources"
+    (sources / "standin").mkdir(parents=True)
+    (sources / "standin" / "standin.py").write_text(STANDIN_MODULE)
+    (sources / "standin" / ".gitignore").write_text("weights/\n")
+    monkeypatch.setenv(rehearsal.SOURCES_VARIABLE, str(sources))
+    return sources
+
+
+def test_the_sources_folder_comes_from_the_environment_and_a_missing_tree_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv(rehearsal.SOURCES_VARIABLE, raising=False)
+    assert rehearsal.sources_root() is None
+    assert "NULLSWAP_UPSTREAM_SOURCES is not set" in rehearsal.missing_reason("initiative")
+    monkeypatch.setenv(rehearsal.SOURCES_VARIABLE, str(tmp_path / "nowhere"))
+    assert rehearsal.sources_root() is None and "is not a folder" in rehearsal.missing_reason("initiative")
+    (tmp_path / "trees" / "initiative").mkdir(parents=True)
+    monkeypatch.setenv(rehearsal.SOURCES_VARIABLE, str(tmp_path / "trees"))
+    assert rehearsal.sources_root() == tmp_path / "trees"
+    assert rehearsal.source_tree("initiative") == tmp_path / "trees" / "initiative"
+    assert rehearsal.missing_reason("initiative") is None
+    assert rehearsal.source_tree("dfrap") is None and "has no dfrap/ tree" in rehearsal.missing_reason("dfrap")
+
+
+def test_a_stand_in_is_built_in_a_copy_by_the_builder_and_marked(
+    standin: ExternalRunner, standin_sources: Path, tmp_path: Path, env_python: Path
+):
+    builder = tmp_path / "build_standin.py"
+    builder.write_text(STANDIN_BUILDER)
+    dest = tmp_path / "rehearsal" / "checkout"
+    checkout = rehearsal.prepare_standin(
+        standin.spec, standin_sources / "standin", dest, env_python, builder, options={"gain": 5}
+    )
+    assert checkout == dest and (checkout / ".gitignore").is_file()
+    assert not (standin_sources / "standin" / "weights").exists(), "nothing is written into the sources"
+    facts = standin_marks.read(checkout / "weights" / "gain.txt")
+    assert facts is not None and facts["reason"] == standin_marks.RANDOM_WEIGHTS
+    # the builder ran with the given python, in the copy, importing the upstream module from the copy
+    assert facts["python"] == str(env_python) and facts["interpreter"] == str(env_python)
+    assert Path(facts["cwd"]).resolve() == checkout.resolve()
+    assert Path(facts["module"]).resolve() == (checkout / "standin.py").resolve()
+    assert facts["builder"] == "build_standin.py" and facts["upstream"] == "standin"
+
+    runner = ExternalRunner(standin.spec, tmp_path / "root", checkout=checkout, python=env_python,
+                            accept_unpinned=True)
+    result = runner.run(pictures(1), timeout=60)
+    np.testing.assert_array_equal(result.items[0].image, np.clip(pictures(1)[0].astype(int) + 5, 0, 255))
+    described = runner.describe()
+    assert described["pin"]["pinned"] is False and described["pin"]["accepted_unpinned"] is True
+    assert [r["reason"] for r in described["standin_weights"]] == ["random weights: rehearsal"]
+    assert not runner.lock_path.exists()
+
+
+def test_a_stand_in_is_never_prepared_inside_the_sources_or_over_an_existing_folder(
+    standin: ExternalRunner, standin_sources: Path, tmp_path: Path, env_python: Path
+):
+    builder = tmp_path / "build_standin.py"
+    builder.write_text(STANDIN_BUILDER)
+    with pytest.raises(rehearsal.RehearsalError, match="inside the sources folder"):
+        rehearsal.prepare_standin(standin.spec, standin_sources / "standin", standin_sources / "copy",
+                                  env_python, builder)
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "file").write_text("x")
+    with pytest.raises(rehearsal.RehearsalError, match="not empty"):
+        rehearsal.prepare_standin(standin.spec, standin_sources / "standin", taken, env_python, builder)
+
+
+def test_a_builder_that_fails_or_forgets_a_declared_weight_is_reported_with_its_log(
+    standin: ExternalRunner, standin_sources: Path, tmp_path: Path, env_python: Path
+):
+    broken = tmp_path / "build_broken.py"
+    broken.write_text("raise SystemExit('cannot build the generator: shape mismatch')\n")
+    with pytest.raises(rehearsal.RehearsalError, match="shape mismatch"):
+        rehearsal.prepare_standin(standin.spec, standin_sources / "standin", tmp_path / "a", env_python, broken)
+    forgetful = tmp_path / "build_forgetful.py"
+    forgetful.write_text(
+        "import argparse, json\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--report'); p.add_argument('--options')\n"
+        "a = p.parse_args(); json.dump({'weights': []}, open(a.report, 'w'))\n"
+    )
+    with pytest.raises(rehearsal.RehearsalError, match=r"did not write weights/gain\.txt"):
+        rehearsal.prepare_standin(standin.spec, standin_sources / "standin", tmp_path / "b", env_python,
+                                  forgetful)
+
+
+def test_a_stand_in_built_with_the_projects_own_python_says_so(
+    standin: ExternalRunner, standin_sources: Path, tmp_path: Path
+):
+    builder = tmp_path / "build_standin.py"
+    builder.write_text(STANDIN_BUILDER)
+    checkout = rehearsal.prepare_standin(standin.spec, standin_sources / "standin", tmp_path / "c",
+                                         rehearsal.project_python(), builder)
+    assert standin_marks.read(checkout / "weights" / "gain.txt")["interpreter"] == rehearsal.PROJECT_INTERPRETER

@@ -10,6 +10,8 @@ One job per module:
 * :mod:`~nullswap.upstream.protocol` — the request/status file protocol (harness side);
 * ``drivers/driver_protocol.py`` — the same protocol on the driver side (runs in the upstream's python);
 * :mod:`~nullswap.upstream.messages` — what the user reads when something is missing;
+* :mod:`~nullswap.upstream.rehearsal` — rehearse an adapter against its real upstream code: a copy of the
+  upstream's tree with random-weight stand-ins built by a per-upstream builder script;
 * :mod:`~nullswap.upstream.errors` — the runner's exceptions.
 
 This floor knows nothing of ``baselines/`` or ``swappers/``: each adapter hands its spec (with the
