@@ -29,6 +29,7 @@ import contextlib
 import glob
 import logging
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -170,3 +171,6 @@ with Driver() as drv:
                 shutil.rmtree(pair_dir, ignore_errors=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        # what a run cost and left open: the peak memory of this process, the upstream's log files still open
+        drv.info["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+        drv.info["inference_log_handlers"] = len(logger.handlers)

@@ -13,9 +13,11 @@ a dict of ``m`` and ``s`` (float32 [C, H, W]: mean and sum of squared deviations
 and ``neuron_nonzero`` (int64 [C, H, W]), measured on the random encoder's features of a few random images.
 Existing statistics are never touched.
 
-Prints one JSON line: ``{"files": [{"path": ..., "what": ...}, ...]}`` — every file it wrote (paths
-relative to the checkout), so that each can be marked as a stand-in.  Python 3.6 syntax; imports only the
-standard library, torch and the upstream's own modules.
+Run as ``python build_infoswap.py --report REPORT --options JSON`` (``nullswap.upstream.rehearsal``'s
+builder protocol; the options are the adapter's driver options, of which ``ib_mode`` is read); writes
+``REPORT``: ``{"weights": [every file it wrote, relative to the checkout], "facts": {...}}``, so that each
+is marked as a stand-in.  Python 3.6 syntax; imports only the standard library, torch and the upstream's
+own modules.
 """
 
 import argparse
@@ -32,12 +34,12 @@ ROOTS = {
 N = 10  # the number of bottleneck layers, as in inference_demo.py
 
 
-def save(obj, path, what, written):
+def save(obj, path, written):
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
     torch.save(obj, path)
-    written.append({"path": path, "what": what})
+    written.append(path)
 
 
 def readout_statistics(encoder, samples=4):
@@ -60,9 +62,13 @@ def readout_statistics(encoder, samples=4):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ib-mode", choices=[*sorted(ROOTS), "both"], default="smooth")
+    parser.add_argument("--report", required=True, help="where to write the JSON report")
+    parser.add_argument("--options", default="{}", help="the adapter's driver options (JSON)")
+    parser.add_argument("--ib-mode", choices=[*sorted(ROOTS), "both"], default=None,
+                        help="default: the options' ib_mode, else smooth")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    ib_mode = args.ib_mode or json.loads(args.options).get("ib_mode") or "smooth"
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     sys.path.append(os.path.join(os.getcwd(), "preprocess"))  # as the driver does: mtcnn_pytorch is imported top-level
@@ -75,25 +81,33 @@ def main(argv=None):
     written = []
     device = torch.device("cpu")
     encoder = Backbone128(50, 0.6, "ir_se").eval()
-    save(encoder.state_dict(), "modules/model_128_ir_se50.pth", "Backbone128(50, 0.6, 'ir_se'), random", written)
+    save(encoder.state_dict(), "modules/model_128_ir_se50.pth", written)
+    generated = []
     for layer, stats in enumerate(readout_statistics(encoder)):
         path = f"modules/weights128/readout_layer{layer}.pth"
         if not os.path.isfile(path):
-            save(stats, path, f"readout statistics of the random encoder (layer {layer})", written)
+            save(stats, path, written)
+            generated.append(layer)
     encoder(torch.rand(1, 3, 128, 128), cache_feats=True)
     readout = encoder.features[:N + 1]
     in_c = sum(f.shape[-3] for f in readout)
     out_c_list = [readout[i].shape[-3] for i in range(N)]
     encoder.features = []
-    modes = sorted(ROOTS) if args.ib_mode == "both" else [args.ib_mode]
+    modes = sorted(ROOTS) if ib_mode == "both" else [ib_mode]
     for mode in modes:
         root, pattern = ROOTS[mode]
-        save(AII512().state_dict(), os.path.join(root, pattern.format("G")), "AII512(), random", written)
-        save(UnetDecoder512().state_dict(), os.path.join(root, pattern.format("E")), "UnetDecoder512(), random", written)
+        save(AII512().state_dict(), os.path.join(root, pattern.format("G")), written)
+        save(UnetDecoder512().state_dict(), os.path.join(root, pattern.format("E")), written)
         iib = IIB(in_c, out_c_list, device, smooth=mode == "smooth", kernel_size=1)
-        save(iib.state_dict(), os.path.join(root, pattern.format("I")),
-             "IIB(smooth={}), random".format(mode == "smooth"), written)
-    print(json.dumps({"files": written}))
+        save(iib.state_dict(), os.path.join(root, pattern.format("I")), written)
+    facts = {
+        "networks": "Backbone128(50, 0.6, 'ir_se'), AII512(), UnetDecoder512(), IIB(...): random initial weights",
+        "ib_mode": ib_mode,
+        "seed": args.seed,
+        "readout_statistics_generated": ",".join(str(i) for i in generated) or "none",
+    }
+    with open(args.report, "w") as handle:
+        json.dump({"weights": written, "facts": facts}, handle)
 
 
 if __name__ == "__main__":
