@@ -51,7 +51,7 @@ def test_an_adapter_without_its_checkout_says_how_to_get_everything(name: str, t
     assert f"git clone {spec.repo_url}" in message and spec.commit in message
     assert f"python -m benchmarks.setup {name}" in message
     assert str(spec.env_spec_path) in message  # how to build the environment
-    for weight in spec.weights:
+    for weight in spec.weights_for(None, swappers.REGISTRY.get(name).default_options):  # what the defaults load
         assert weight.path in message and weight.url in message
 
 

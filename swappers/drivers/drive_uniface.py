@@ -2,7 +2,9 @@
 
 ``generate_swap.Model`` reads its hyper-parameters from a module-level ``args`` that the script's
 ``__main__`` block fills from the checkpoint's ``train_args``; the driver fills it the same way, then
-runs the model in half precision on the GPU as the script does.  Python 3.6 syntax.
+runs the model in half precision on the GPU as the script does.  Pairs go through in batches (the model has
+no coupling between the samples of a batch in eval); a batch that raises is retried one pair at a time, each
+in its own guard, so one bad pair is reported ``failed`` alone.  Python 3.6 syntax.
 """
 
 import argparse
@@ -39,12 +41,22 @@ with Driver() as drv:
     ])
     drv.info.update({"torch": torch.__version__, "size": getattr(args, "size", None)})
 
+    def swap(chunk):
+        src = torch.stack([transform(Image.fromarray(s)) for _, s, _ in chunk]).half().cuda()
+        trg = torch.stack([transform(Image.fromarray(t)) for _, _, t in chunk]).half().cuda()
+        _, _, fake = model([trg, src])
+        return ((fake.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+
     pairs = list(drv.pairs())
     with torch.no_grad():
         for chunk in batches(pairs, int(drv.options["batch_size"])):
-            src = torch.stack([transform(Image.fromarray(s)) for _, s, _ in chunk]).half().cuda()
-            trg = torch.stack([transform(Image.fromarray(t)) for _, _, t in chunk]).half().cuda()
-            _, _, fake = model([trg, src])
-            images = ((fake.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+            try:
+                images = swap(chunk)
+            except Exception as exc:  # one bad pair must not cost its batch: retry each alone
+                print(f"batch of {len(chunk)} failed ({type(exc).__name__}: {exc}); retrying one pair at a time")
+                for one in chunk:
+                    with drv.guard(one[0]):
+                        drv.write(one[0], np.asarray(swap([one])[0]))
+                continue
             for (item, _, _), image in zip(chunk, images):
                 drv.write(item, np.asarray(image))
