@@ -6,6 +6,12 @@ crops are resized to the upstream's square frame and written as PNGs; the driver
 the upstream's own value range); the *change* it made is upsampled back to our resolution, added to
 the clean crop and clamped; and the realised distortion is measured here, in our frame, after uint8
 rounding — never read from the upstream's settings.
+
+Each image's outcome is its own: the driver reports a status per image (its work on each image, or
+batch, runs inside ``drv.guard``), an image the driver failed comes back as its clean crop with the
+driver's message in ``last_messages``, and an image whose change in the frame breaks the bound the
+method promises (:meth:`ExternalProtector.frame_bound`) fails with the numbers instead of being accepted.
+Only a run that fails as a whole (the models do not load) raises.
 """
 
 from __future__ import annotations
@@ -16,9 +22,8 @@ from typing import ClassVar
 import torch
 
 from baselines._frames import apply_delta, resize
-from baselines.base import Protector
+from baselines.base import BOUND_SLACK, Protector
 from nullswap.images import from_uint8, quantize, to_uint8
-from nullswap.upstream import ExternalRunError
 from nullswap.upstream.adapter import UpstreamAdapter, package_dirs
 
 #: where the baselines keep their drivers and environment specs (handed to the runner as absolute paths)
@@ -70,7 +75,31 @@ class ExternalProtector(UpstreamAdapter, Protector):
         """Canonical crops → the upstream's frame, on the uint8 grid (exactly what the PNGs hold)."""
         return quantize(resize(images.detach().float(), self.frame_size))
 
+    def frame_bound(self) -> tuple[float, str] | None:
+        """``(bound, what)``: the largest change per pixel the method promises in its frame, in [0, 1] units
+        before the driver's uint8 rounding, and how the method states it; ``None`` when its promise is not
+        an L∞ bound on RGB (its driver then checks what the method does promise)."""
+        return None
+
+    def frame_violations(self, sent: torch.Tensor, received: torch.Tensor) -> dict[int, str]:
+        """Per image (index → why), driver outputs whose change in the frame breaks :meth:`frame_bound`
+        (half a uint8 step of the driver's rounding allowed on top)."""
+        declared = self.frame_bound()
+        if declared is None or sent.numel() == 0:
+            return {}
+        bound, what = declared
+        limit = bound + 0.5 / 255.0 + BOUND_SLACK
+        change = (received.double() - sent.double()).abs().flatten(1).amax(dim=1)
+        return {
+            i: f"{self.name}: change {float(c) * 255:.2f}/255 in its {self.frame_size}px frame exceeds the "
+            f"{bound * 255:.2f}/255 (+0.5 rounding) it promises ({what})"
+            for i, c in enumerate(change)
+            if float(c) > limit
+        }
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Send each chunk to the driver; an image the driver failed, or whose change breaks the method's
+        bound, is reported in ``forward_failures`` and comes back clean, the others as protected."""
         outputs, stats = [], []
         for start in range(0, len(images), self.chunk):
             clean = images[start : start + self.chunk]
@@ -84,25 +113,31 @@ class ExternalProtector(UpstreamAdapter, Protector):
                 mode=self.mode,
                 run_dir=self.chunk_run_dir(start),
             )
-            failed = [item for item in result.items if not item.ok]
-            if failed:
-                listing = "; ".join(f"{item.id}: {item.message or item.status}" for item in failed[:5])
-                raise ExternalRunError(
-                    f"{self.name}: {len(failed)} of {len(result.items)} images failed ({listing}); "
-                    f"log: {result.log_path}",
-                    result.log_path,
-                )
-            received = from_uint8([item.image for item in result.items])
-            if received.shape != sent.shape:
-                raise ExternalRunError(
-                    f"{self.name}: driver returned images of shape {tuple(received.shape[1:])}, "
-                    f"sent {tuple(sent.shape[1:])}; log: {result.log_path}",
-                    result.log_path,
-                )
-            delta = (received - sent).to(device=clean.device)
-            outputs.append(quantize(apply_delta(clean.float(), delta)).to(clean.dtype))
             self.note_run(result)
-            stats += [{"frame_linf_255": float(delta.abs().amax()) * 255.0}] * len(clean)
+            received = sent.clone()
+            for index, item in enumerate(result.items):
+                if not item.ok:
+                    message = item.message or item.status
+                    self.forward_failures[start + index] = (
+                        f"{self.name}: {item.status}: {message} (log: {result.log_path})"
+                    )
+                    continue
+                image = from_uint8([item.image])[0]
+                if image.shape != sent.shape[1:]:
+                    self.forward_failures[start + index] = (
+                        f"{self.name}: driver returned an image of shape {tuple(image.shape)}, sent "
+                        f"{tuple(sent.shape[1:])} (log: {result.log_path})"
+                    )
+                    continue
+                received[index] = image
+            for index, problem in self.frame_violations(sent, received).items():
+                self.forward_failures.setdefault(start + index, f"{problem} (log: {result.log_path})")
+            delta = (received - sent).to(device=clean.device)
+            for index in range(len(clean)):
+                if start + index in self.forward_failures:
+                    delta[index] = 0.0
+            outputs.append(quantize(apply_delta(clean.float(), delta)).to(clean.dtype))
+            stats += [{"frame_linf_255": float(d.abs().amax()) * 255.0} for d in delta]
         self.forward_stats = stats
         return torch.cat(outputs)
 

@@ -6,6 +6,13 @@ the upstream's Lab units, maximising the change of StarGAN's (CelebA 256) output
 realised change comes back unchanged in size.  The target attributes are built from each face's own
 attributes, which the upstream reads from CelebA labels; our faces have none, so the driver predicts
 them with StarGAN's discriminator (see ``baselines/drivers/drive_antiforgery.py``).
+
+Like the upstream, the driver attacks StarGAN in train mode (its InstanceNorm layers normalise each
+image with its own statistics).  The upstream's Lab-to-RGB conversion has an undefined (NaN) gradient
+at exact-black pixels, which turns a whole image into NaN after one Adam step; the driver zeroes those
+gradient entries (``nan_gradients: zero``; ``upstream`` keeps the published behaviour).  The method
+promises an a/b change of at most ``epsilon`` in its Lab units; the driver checks it on each image
+before rounding (where the upstream's ``color_space`` is importable) and fails an image that breaks it.
 """
 
 from __future__ import annotations
@@ -60,4 +67,5 @@ class AntiForgery(ExternalProtector):
         "model_dir": "stargan_celeba_256/models",
         "resume_iters": 200000,
         "batch_size": 1,
+        "nan_gradients": "zero",
     }

@@ -5,16 +5,22 @@ bounded by ε = 0.05 there (≈ 6.4/255 in [0, 1] units), trained against four a
 crops resized to 256.  Protecting is one addition, so this adapter runs in-process; it needs no upstream
 code, only the file.
 
-Where the fixed 256 frame applies: directly on our canonical 256 crop, pixel for pixel.  The canonical
-frame is the FFHQ/CelebA-HQ framing, and CelebA-HQ images — the paper's evaluation set — enter it by a
-plain resize, so this is exactly how the pattern lands on the paper's test faces.  (CMUA's own CelebA
-loader crops the central 170 px of the 178×218 aligned image; that framing differs from ours by a few
-percent in scale and ~10 px in eye height, small against the pattern's scale of structure.)  Crops of
-another size get the pattern resized bilinearly.
+Where the fixed 256 frame applies: directly on our canonical 256 crop, pixel for pixel.  CMUA itself
+was trained and evaluated on the CelebA aligned test split (``setting.json``: ``img_align_celeba``,
+``data.py``: ``images[182637:]``, ``CenterCrop(170)`` then ``Resize(256)``), i.e. the central 170 px of
+the 178×218 aligned image.  Our canonical frame is the FFHQ/CelebA-HQ framing (CelebA-HQ, the NullSwap
+paper's evaluation set, enters it by a plain resize); it differs from CMUA's crop by a few percent in
+scale and ~10 px in eye height, small against the pattern's scale of structure, so the pattern is
+placed pixel for pixel on our crop.  Crops of another size get the pattern resized bilinearly.
 
-The file is distributed on Baidu only, so the user provides it; it is loaded with
-``weights_only=True``.  The budget actually present in the file is recorded (L∞ in [0, 1] units), and
-the realised distortion on each image is measured after uint8 rounding.
+The file is distributed on Baidu only, so the user provides it (default
+``$NULLSWAP_HOME/weights/cmua/perturbation.pt``); it is loaded with ``weights_only=True``.  The budget
+actually present in the file is recorded (L∞ in [0, 1] units); a file beyond CMUA's ε = 0.05 is refused
+(it is not the published perturbation).  The method promises a change of at most 0.05 in [-1, 1] units
+(+ half a uint8 step of rounding) on every image; an image whose realised change breaks it fails with
+the numbers, and the realised distortion on each image is measured after uint8 rounding.  A stand-in
+file (:mod:`nullswap.standin`, e.g. a rehearsal's random tensor) is named in the provenance, so results
+made with it are rehearsals.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import torch.nn.functional as F
 
 from baselines import register_protector
 from baselines.base import Protector
-from nullswap import weights
+from nullswap import standin, weights
 from nullswap.assets import human_size, sha256_of
 from nullswap.images import quantize
 from nullswap.weights import MissingWeightsError
@@ -68,6 +74,12 @@ def load_perturbation(path: str | Path) -> torch.Tensor:
         raise ValueError(f"{path}: expected a 3×H×W perturbation, found shape {tuple(obj.shape)}")
     if not torch.isfinite(tensor).all():
         raise ValueError(f"{path}: the perturbation contains NaN or infinite values")
+    linf = float(tensor.abs().max())
+    if linf > TRAINED_EPS + 1e-6:
+        raise ValueError(
+            f"{path}: the perturbation reaches {linf:.4f} in [-1, 1] units, beyond CMUA's ε = {TRAINED_EPS} "
+            "(the published perturbation.pt stays within it); is this the right file?"
+        )
     return tensor
 
 
@@ -101,6 +113,10 @@ class CMUA(Protector):
         protected = (images + self.pattern_for(images)).clamp(0.0, 1.0)
         return quantize(protected) if self.quantize else protected
 
+    def promised_linf(self) -> float:
+        """ε = 0.05 in [-1, 1] units is 0.025 in [0, 1]; rounding to the uint8 grid adds up to half a step."""
+        return TRAINED_EPS / 2.0 + (0.5 / 255.0 if self.quantize else 0.0)
+
     def describe(self) -> dict[str, object]:
         size = self.perturbation_path.stat().st_size if self.perturbation_path.is_file() else None
         return {
@@ -113,4 +129,6 @@ class CMUA(Protector):
             "linf_255": self.linf * 255.0,
             "trained_eps_pm1": TRAINED_EPS,
             "placement": "canonical 256 crop, pixel for pixel",
+            **({"standin_weights": [standin.record(self.perturbation_path)]}
+               if standin.read(self.perturbation_path) is not None else {}),
         }

@@ -5,7 +5,13 @@ learned, differentiable stand-in for social-network recompression — and then t
 modes: ``simswap`` (default) perturbs the *source* face so that SimSwap's swap moves away from the
 clean-source swap, the same setting as NullSwap; ``stargan`` attacks the attribute editor.  The frame is
 256 px in [-1, 1]: the canonical crop goes in as is.  The upstream's SimSwap code hard-codes
-``cuda:0``, so the ``simswap`` mode needs a GPU; ``stargan`` also runs on the CPU.
+``cuda:0``, so the ``simswap`` mode needs a GPU (``device=cpu`` is refused before anything runs);
+``stargan`` also runs on the CPU.  ``steps`` is the PGD step count the upstream's ``adv_attack`` leaves at
+its default of 10 (rehearsals use fewer).  An image whose change breaks the ε bound fails with the numbers.
+
+Environments: ``baselines/envs/dfrap.conda.yaml`` pins the upstream's torch 1.10.2+cu113, whose kernels
+stop at sm_86 (A100 yes, H100/H200 no); ``baselines/envs/dfrap.modern.conda.yaml`` is torch 2.5.1 with
+CUDA 12.4 (sm_50 … sm_90), not the upstream's pin.
 """
 
 from __future__ import annotations
@@ -29,13 +35,16 @@ SPEC = UpstreamSpec(
     driver=DRIVERS_DIR / "drive_dfrap.py",
     python_version="3.8",
     licence="CC BY-NC-SA 4.0 (per the upstream README; academic research use only)",
+    # SimSwap's code hard-codes cuda:0 (fs_model.py, base_options.py); StarGAN mode runs anywhere
+    requires_cuda=("simswap",),
     weights=(
         WeightSpec(
             "checkpoints/ComGAN/ComG_model.pt",
             COMGAN_PERTG,
             fetch="gdrive",
+            when={"comgan": True},
             note="'ComGAN & PertG' link of the upstream README: a pickled dict of whole modules "
-            "(ComG, ComG_woj), loaded only inside the upstream environment",
+            "(ComG, ComG_woj), loaded only inside the upstream environment (only with comgan: true)",
         ),
         WeightSpec(
             "SimSwap/arcface_model/arcface_checkpoint.tar",
@@ -72,4 +81,11 @@ class DFRAP(ExternalProtector):
     modes = ("simswap", "stargan")
 
     #: the driver's options and their defaults (a config file or a run overrides them)
-    default_options: ClassVar[dict[str, object]] = {"epsilon": 0.05, "comgan": True, "balance": 1.0, "c_trg": [1.0, 0.0, 0.0, 1.0, 1.0]}
+    default_options: ClassVar[dict[str, object]] = {
+        "epsilon": 0.05, "comgan": True, "balance": 1.0, "c_trg": [1.0, 0.0, 0.0, 1.0, 1.0], "steps": 10,
+    }
+
+    def frame_bound(self) -> tuple[float, str]:
+        """PGD projects onto |change| <= epsilon in [-1, 1] units (attack.py), i.e. epsilon / 2 in [0, 1]."""
+        epsilon = float(self.options["epsilon"])
+        return epsilon / 2.0, f"epsilon {epsilon} in [-1, 1] units"

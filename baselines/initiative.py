@@ -5,7 +5,8 @@ StarGAN's [-1, 1] range: ``x' = clamp(x + eps · PG(x), -1, 1)``.  The canonical
 to 128 (the same face framing at the generator's resolution), protected by the upstream driver, and
 the change is upsampled ×2 and added to the 256 crop.  ``eps`` defaults to 0.05 ([-1, 1] units), the
 value in the released checkpoint's name (``30000-PG-005.ckpt``); the upstream README's test command
-passes 0.03 while loading that same checkpoint.
+passes 0.03 while loading that same checkpoint.  An image whose change in the 128 frame exceeds eps
+fails with the numbers instead of being taken as protected.
 """
 
 from __future__ import annotations
@@ -47,3 +48,8 @@ class Initiative(ExternalProtector):
 
     #: the driver's options and their defaults (a config file or a run overrides them)
     default_options: ClassVar[dict[str, object]] = {"eps": 0.05, "checkpoint": "checkpoints/30000-PG-005.ckpt", "batch_size": 16}
+
+    def frame_bound(self) -> tuple[float, str]:
+        """``clamp(x + eps · tanh(·), -1, 1)`` moves no pixel by more than eps in [-1, 1] units: eps / 2 in [0, 1]."""
+        eps = float(self.options["eps"])
+        return eps / 2.0, f"eps {eps} in [-1, 1] units"

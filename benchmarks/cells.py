@@ -3,6 +3,11 @@
 Each function reads what it needs from a :class:`benchmarks.workspace.Workspace` (which protects and
 embeds each image set once) and returns a :class:`benchmarks.store.CellOutput` with the values, the
 counts behind them, the failures and the provenance a table needs to be trusted.
+
+An image the protector failed to protect (:meth:`benchmarks.workspace.Workspace.protection_failures`)
+is its own outcome: it is left out of every metric of the column (no probe, no PSNR), counted and listed
+with its message in the cell's ``failures`` (``protection``, ``protection_failed``), and named in the
+cell's notes, which every table repeats.
 """
 
 from __future__ import annotations
@@ -31,6 +36,22 @@ def dataset_notes(faces: FaceSet) -> list[str]:
     return notes
 
 
+#: how many failed images a cell's note names (the cell's ``failures`` lists them all)
+NOTE_LIMIT = 3
+
+
+def protection_failures(ws: Workspace, protector: ProtectorSpec) -> tuple[dict[str, object], list[str]]:
+    """The cell's ``failures`` entries and note for the images ``protector`` failed to protect."""
+    failed = ws.protection_failures(protector)
+    if not failed:
+        return {"protection": 0}, []
+    named = "; ".join(f"{key}: {message}" for key, message in list(failed.items())[:NOTE_LIMIT])
+    more = f"; and {len(failed) - NOTE_LIMIT} more" if len(failed) > NOTE_LIMIT else ""
+    note = (f"{protector.name}: {len(failed)} of {len(ws.faceset)} images failed protection and are left out "
+            f"of every metric ({named}{more})")
+    return {"protection": len(failed), "protection_failed": failed}, [note]
+
+
 def identification_cell(
     ws: Workspace,
     protector: ProtectorSpec,
@@ -45,6 +66,7 @@ def identification_cell(
     protector_meta = ws.protection_meta(protector)
     described = clean_meta.get("recognizer", {})
     threshold = described.get("threshold")
+    failed, failure_notes = protection_failures(ws, protector)
     result = identify(
         clean,
         probes,
@@ -52,6 +74,7 @@ def identification_cell(
         ks=ks,
         threshold=threshold,
         singletons_as_distractors=singletons_as_distractors,
+        exclude=ws.protection_failed(protector),
     )
     return CellOutput(
         kind="identification",
@@ -60,10 +83,12 @@ def identification_cell(
             "images": result.n_images,
             "probes": result.n_probes,
             "skipped": result.n_skipped,
+            "excluded": result.n_excluded,
             "identities": result.n_identities,
             "gallery_templates": result.n_gallery_templates,
         },
-        failures={"probe_embedding": result.n_probe_failures, "gallery_embedding": result.n_gallery_failures},
+        failures={"probe_embedding": result.n_probe_failures, "gallery_embedding": result.n_gallery_failures,
+                  **failed},
         per_image={
             "keys": faces.keys,
             "identities": faces.identities,
@@ -71,7 +96,7 @@ def identification_cell(
             "status": result.status,
             "same_image_cosine": np.round(result.same_image_cosine, 6),
         },
-        notes=result.notes + dataset_notes(faces),
+        notes=result.notes + failure_notes + dataset_notes(faces),
         provenance={
             "dataset": ws.dataset_record(),
             "protocol": PROTOCOL,
@@ -95,26 +120,29 @@ def visual_cell(
 ) -> CellOutput:
     faces = ws.faceset
     protected, meta = ws.protected(protector)
+    failed, failure_notes = protection_failures(ws, protector)
+    kept = np.flatnonzero(~ws.protection_failed(protector))
     metric = ws.perceptual(perceptual) if perceptual else None
     quality = visual_quality(
-        faces.images,
-        protected,
+        faces.images[kept],
+        protected[kept],
         metric,
         batch_size=ws.batch_size,
         device=ws.device,
         gaussian_ssim=gaussian_ssim,
     )
     values = quality.summary() | {"identical_images": quality.n_identical}
-    per_image = {"keys": faces.keys, "psnr": np.round(quality.psnr, 4), "ssim": np.round(quality.ssim, 6)}
+    per_image = {"keys": [faces.keys[i] for i in kept], "psnr": np.round(quality.psnr, 4),
+                 "ssim": np.round(quality.ssim, 6)}
     if quality.perceptual is not None:
         per_image["perceptual"] = np.round(quality.perceptual, 6)
     return CellOutput(
         kind="visual",
         values=values,
-        counts={"images": len(faces)},
-        failures={},
+        counts={"images": len(faces), "measured": len(kept)},
+        failures=failed,
         per_image=per_image,
-        notes=quality.notes,
+        notes=quality.notes + failure_notes,
         provenance={
             "dataset": ws.dataset_record(),
             "device": ws.device,

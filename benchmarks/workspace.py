@@ -9,7 +9,14 @@ The expensive steps are shared and cached under the experiment folder:
   clean images and of each protected set, plus a ``.json`` with the recognizer's description.
 
 The fingerprint hashes the data set's keys, labels and pixels, so a changed data set never reuses a
-stale cache.  Nothing here runs until a cell needs it: a finished table loads no data set and no model.
+stale cache.
+
+A protector reports each image's outcome (``last_status``/``last_messages``, see
+:class:`baselines.base.Protector`): an image it failed to protect — its upstream raised on it, its output
+was not finite, or its change broke the bound the method promises — is kept as its clean crop in the
+protected set and listed with its message in the metadata (``failures``, :meth:`Workspace.protection_failures`),
+so that the cells leave it out of every metric instead of counting it as protected, and the column goes
+on with the other images.  Nothing here runs until a cell needs it: a finished table loads no data set and no model.
 The ``clean`` protector is the identity by contract; its "protected" images are the clean uint8 images
 themselves and are neither recomputed nor stored twice.
 """
@@ -132,6 +139,23 @@ def resolve_device(name: str) -> str:
         return device_name(name)
     except ValueError as exc:
         raise BenchmarkError(str(exc)) from exc
+
+
+def image_failures(protector: Any, result: torch.Tensor) -> dict[int, str]:
+    """Images of the last ``protector.protect`` call that it reports failed (its ``last_status``), and any
+    whose output is not finite (a protector that does not report per image): index → message."""
+    failures: dict[int, str] = {}
+    status = list(getattr(protector, "last_status", None) or [])
+    messages = list(getattr(protector, "last_messages", None) or [])
+    if len(status) == len(result):
+        for index, state in enumerate(status):
+            if state != "ok":
+                message = messages[index] if index < len(messages) else ""
+                failures[index] = message or f"protection {state}"
+    for index, image in enumerate(result):
+        if index not in failures and not bool(torch.isfinite(image).all()):
+            failures[index] = "the protector returned non-finite pixels"
+    return failures
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -282,6 +306,7 @@ class Workspace:
         seed_everything(spec.seed)
         device = getattr(protector, "device", None) or "cpu"
         out = np.empty_like(faces.images)
+        failures: dict[str, str] = {}
         t0 = time.perf_counter()
         for start in range(0, len(faces), self.batch_size):
             stop = min(start + self.batch_size, len(faces))
@@ -292,8 +317,14 @@ class Workspace:
                 raise BenchmarkError(
                     f"protector {spec.name} returned {shape} for a batch of {tuple(batch.shape)}"
                 )
-            if not torch.isfinite(result).all():
-                raise BenchmarkError(f"protector {spec.name} returned non-finite pixels")
+            failed = image_failures(protector, result)
+            if failed:
+                result = result.clone()
+            for index, message in failed.items():
+                key = faces.keys[start + index]
+                failures[key] = message
+                result[index] = batch[index].to(result.dtype)
+                log.warning("protect %s: %s failed: %s", spec.name, key, message)
             out[start:stop] = to_uint8(result)
             log.info("protect %s: %d/%d", spec.name, stop, len(faces))
         wall = time.perf_counter() - t0
@@ -303,6 +334,8 @@ class Workspace:
             "spec": spec.config(),
             "dataset_fingerprint": self.fingerprint,
             "n_images": len(faces),
+            "n_failed": len(failures),
+            "failures": failures,
             "wall_time_s": round(wall, 3),
             "seconds_per_image": wall / len(faces),
             "device": str(device),
@@ -310,6 +343,18 @@ class Workspace:
             "hostname": socket.gethostname(),
         }
         return out, meta
+
+    def protection_failures(self, spec: ProtectorSpec) -> dict[str, str]:
+        """Images ``spec`` failed to protect (key → message), in data-set order; ``{}`` for clean."""
+        if spec.is_clean:
+            return {}
+        failures = dict(self.protected(spec)[1].get("failures") or {})
+        return {key: failures[key] for key in self.faceset.keys if key in failures}
+
+    def protection_failed(self, spec: ProtectorSpec) -> np.ndarray:
+        """Per image of the data set, whether ``spec`` failed to protect it (its metrics must leave it out)."""
+        failures = self.protection_failures(spec)
+        return np.array([key in failures for key in self.faceset.keys], dtype=bool)
 
     def protection_meta(self, spec: ProtectorSpec) -> dict[str, Any]:
         """Metadata of ``spec``'s protected set without loading its images ({} if it was never made)."""

@@ -72,6 +72,21 @@ with Driver() as drv:
         drv.info["env"] = {k: os.environ.get(k) for k in ("PATH", "CUDA_VISIBLE_DEVICES", "CUDA_HOME", "STANDIN_HOME")}
         drv.info["device"] = drv.request.get("device")
     gain = int(open("weights/gain.txt").read())
+    if drv.options.get("batch"):
+        import numpy as np
+
+        def work(chunk):
+            if any(item["id"] in drv.options.get("poison_ids", []) for item, _ in chunk):
+                raise ValueError("batch of " + str(len(chunk)) + " holds a poisoned image")
+            for item, image in chunk:
+                if item["id"] in drv.options.get("nan_ids", []):
+                    drv.write(item, np.full(image.shape, np.nan))
+                else:
+                    drv.write(item, standin.brighten(image, gain))
+
+        with drv.guard(*drv.items()):
+            drv.in_batches(list(drv.images()), drv.options["batch"], work)
+        raise SystemExit(0)
     for item, image in drv.images():
         with drv.guard(item):
             if item["id"] in drv.options.get("raise_ids", []):
@@ -177,6 +192,17 @@ def test_an_item_that_raises_fails_alone_with_its_message(standin: ExternalRunne
     assert by_id["alice"].ok and by_id["carol"].ok
     assert by_id["bob"].status == "failed" and by_id["bob"].message == "ValueError: degenerate affine for bob"
     assert "Traceback" in result.log_path.read_text()
+
+
+def test_a_batch_that_fails_is_retried_item_by_item_so_only_the_bad_image_fails(standin: ExternalRunner):
+    images = dict(zip(["a", "b", "c", "d", "e"], pictures(5)))
+    result = standin.run(images, {"batch": 2, "poison_ids": ["b"], "nan_ids": ["e"]}, timeout=60)
+    by_id = result.by_id()
+    assert [by_id[k].ok for k in "abcd"] == [True, False, True, True]
+    assert by_id["b"].message == "ValueError: batch of 1 holds a poisoned image"  # its own, alone
+    # a float output with NaN is refused by the protocol instead of being rounded into a picture
+    assert by_id["e"].status == "failed" and "non-finite output: 3072 of 3072 values" in by_id["e"].message
+    assert "retrying b alone" in result.log_path.read_text()
 
 
 def test_a_failing_upstream_raises_a_clean_error_with_the_log_tail(standin: ExternalRunner):
@@ -331,6 +357,42 @@ def test_an_external_protector_brings_the_upstream_change_back_to_the_canonical_
     # the stand-in adds 7/255 in its 128 frame; upsampling a constant delta keeps it constant
     np.testing.assert_allclose((protected - clean).numpy(), 7 / 255, atol=0.5 / 255 + 1e-6)
     assert all(row["linf_255"] == 7 for row in protector.last_stats)
+    assert protector.last_status == ["ok", "ok"]
+
+
+def _standin_adapter(standin: ExternalRunner, bound: float | None = None) -> type[ExternalProtector]:
+    def frame_bound(self):
+        return None if bound is None else (bound, f"{bound * 255:.0f}/255 by construction")
+
+    return type("StandinProtector", (ExternalProtector,), {
+        "name": "standin", "frame_size": 128, "spec": standin.spec, "frame_bound": frame_bound,
+        "default_options": {"fail_ids": [], "raise_ids": []},
+    })
+
+
+def test_an_image_the_driver_fails_comes_back_clean_and_its_neighbours_protected(standin: ExternalRunner):
+    protector = _standin_adapter(standin)(root=standin.root, python=standin.python, timeout=60,
+                                          raise_ids=["000001"], chunk=2)
+    clean = torch.from_numpy(np.stack(pictures(3, 256))).permute(0, 3, 1, 2).float() / 255.0
+    protected = protector.protect(clean)
+    assert protector.last_status == ["ok", "failed", "ok"]
+    assert "ValueError: degenerate affine for 000001" in protector.last_messages[1]
+    assert torch.equal(protected[1], clean[1])
+    assert float((protected[0] - clean[0]).abs().max()) > 6 / 255 and float((protected[2] - clean[2]).abs().max()) > 0
+
+
+def test_an_image_whose_change_in_the_frame_breaks_the_declared_bound_fails_with_the_numbers(
+    standin: ExternalRunner,
+):
+    clean = torch.from_numpy(np.stack(pictures(2, 256))).permute(0, 3, 1, 2).float() / 255.0
+    kept = _standin_adapter(standin, bound=7 / 255)(root=standin.root, python=standin.python, timeout=60)
+    kept.protect(clean)
+    assert kept.last_status == ["ok", "ok"]  # the stand-in adds exactly 7/255: within its bound
+    broken = _standin_adapter(standin, bound=5 / 255)(root=standin.root, python=standin.python, timeout=60)
+    out = broken.protect(clean)
+    assert broken.last_status == ["failed", "failed"] and torch.equal(out, clean)
+    assert "change 7.00/255 in its 128px frame exceeds the 5.00/255 (+0.5 rounding) it promises" in (
+        broken.last_messages[0])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -419,6 +481,7 @@ import standin  # the upstream module, found because the copy is on sys.path
 parser = argparse.ArgumentParser()
 parser.add_argument("--report", required=True)
 parser.add_argument("--options", default="{}")
+parser.add_argument("--mode", default=None)
 args = parser.parse_args()
 options = json.loads(args.options)
 os.makedirs("weights", exist_ok=True)

@@ -258,11 +258,139 @@ def test_protect_checks_input_and_output_and_records_the_distortion():
     out = shifted.protect(images)
     assert [round(r["linf_255"]) for r in shifted.last_stats] == [2, 2]
     assert torch.equal(out, images + 2.0 / 255.0)
+    assert shifted.last_status == ["ok", "ok"] and shifted.last_messages == ["", ""]
     with pytest.raises(ValueError, match="RGB"):
         shifted.protect(torch.zeros(2, 1, 8, 8))
     with pytest.raises(ValueError, match="returned"):
         _Returns(lambda x: x[:1]).protect(images)
-    with pytest.raises(ValueError, match="NaN"):
-        _Returns(lambda x: x * float("nan")).protect(images)
-    with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
-        _Returns(lambda x: x + 1.0).protect(images)
+
+
+def test_an_image_with_a_broken_output_fails_alone_and_comes_back_clean():
+    images = torch.stack([torch.full((3, 8, 8), 0.25), torch.full((3, 8, 8), 0.5), torch.full((3, 8, 8), 0.75)])
+
+    def broken(x: torch.Tensor) -> torch.Tensor:
+        out = x + 1.0 / 255.0
+        out[0, 0, 0, 0] = float("nan")
+        out[2] = out[2] + 0.5  # leaves [0, 1]
+        return out
+
+    protector = _Returns(broken)
+    out = protector.protect(images)
+    assert protector.last_status == ["failed", "ok", "failed"]
+    assert "1 NaN or infinite pixel values of 192" in protector.last_messages[0]
+    assert "outside [0, 1]" in protector.last_messages[2] and protector.last_messages[1] == ""
+    assert torch.equal(out[0], images[0]) and torch.equal(out[2], images[2])  # clean, so shapes hold
+    assert torch.allclose(out[1], images[1] + 1.0 / 255.0)
+    assert [row["status"] for row in protector.last_stats] == ["failed", "ok", "failed"]
+
+
+class _Promises(_Returns):
+    """A protector that promises an L∞ bound of 2/255 and keeps it on all images but the last."""
+
+    def promised_linf(self) -> float:
+        return 2.0 / 255.0
+
+
+def test_an_image_whose_change_breaks_the_promised_bound_fails_with_the_numbers():
+    images = torch.full((3, 3, 8, 8), 0.5)
+    protector = _Promises(lambda x: x + torch.tensor([2.0, 1.0, 3.0]).view(3, 1, 1, 1) / 255.0)
+    out = protector.protect(images)
+    assert protector.last_status == ["ok", "ok", "failed"]
+    assert "change 0.011765 (3.00/255) exceeds the 0.007843 (2.00/255) the method promises" in (
+        protector.last_messages[2])
+    assert torch.equal(out[2], images[2])
+
+
+def test_an_image_forward_reports_failed_comes_back_clean_with_its_message():
+    class Refuses(baselines.Protector):
+        name = "refuses"
+
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            self.forward_failures[1] = "upstream raised: degenerate face"
+            return (images + 1.0 / 255.0).clamp(0, 1)
+
+    images = torch.full((2, 3, 8, 8), 0.5)
+    protector = Refuses()
+    out = protector.protect(images)
+    assert protector.last_status == ["ok", "failed"]
+    assert protector.last_messages[1] == "upstream raised: degenerate face"
+    assert torch.equal(out[1], images[1])
+
+
+def test_cmua_promises_its_budget_and_refuses_a_file_beyond_it(tmp_path: Path):
+    path = tmp_path / "perturbation.pt"
+    torch.save(torch.full((3, 256, 256), 0.06), path)
+    with pytest.raises(ValueError, match=r"reaches 0\.0600 in \[-1, 1\] units, beyond CMUA's ε = 0\.05"):
+        load_perturbation(path)
+    torch.save(torch.full((3, 256, 256), -0.05), path)
+    protector = baselines.load("cmua", perturbation_path=path)
+    assert protector.promised_linf() == pytest.approx(0.025 + 0.5 / 255)
+    bad = torch.full((2, 3, 256, 256), 0.5)
+    bad[1, 0, 0, 0] = float("nan")  # a crop a broken loader handed over
+    protector.protect(bad)
+    assert protector.last_status == ["ok", "failed"] and "NaN" in protector.last_messages[1]
+
+
+# ---- a column's failed images: their own outcome in the cells and the table --------------------------
+class _FailsOne:
+    """The real ``noise`` protector, except that it reports one image (by key order) failed, as an upstream
+    adapter does when its driver raised on that image."""
+
+    def __init__(self, inner: baselines.Protector, failing: int) -> None:
+        self.inner, self.failing, self.seen = inner, failing, 0
+
+    def protect(self, images: torch.Tensor) -> torch.Tensor:
+        out = self.inner.protect(images).clone()
+        status, messages = [], []
+        for index in range(len(images)):
+            failed = self.seen + index == self.failing
+            status.append("failed" if failed else "ok")
+            messages.append("noise: failed: ValueError: degenerate affine" if failed else "")
+            if failed:
+                out[index] = images[index]
+        self.seen += len(images)
+        self.last_status, self.last_messages = status, messages
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return self.inner.describe()
+
+
+def test_a_column_leaves_an_image_its_protector_failed_out_of_every_metric_and_names_it(tmp_path: Path):
+    from benchmarks.execute import run
+    from benchmarks.report.write import build_tables
+    from benchmarks.workspace import Components, default_build_protector
+    from tests.sample_subsets import balanced_sample_views
+
+    faces = balanced_sample_views(identities=3, per_identity=2)
+
+    def build(spec, device=None):
+        protector = default_build_protector(spec, device)
+        return _FailsOne(protector, failing=2) if spec.name == "noise" else protector
+
+    config = {
+        "table": "table2", "experiment": "exp", "output_root": str(tmp_path),
+        "dataset": {"name": "sample", "split": "test", "views": True, "root": None, "max_images": None},
+        "protectors": ["clean", "noise"], "protector_options": {"noise": {"target_psnr": 35.0}},
+        "recognizers": ["sface-onnx"], "identification": True, "visual": True, "perceptual": None,
+        "seed": 0, "device": "cpu", "batch_size": 4, "build_tables": False,
+    }
+    report = run(config, components=Components(load_dataset=lambda cfg: faces, build_protector=build),
+                 check_registries=True)
+    cells = [json.loads(p.read_text()) for p in report.experiment.glob("cells/**/*.json")]
+    noise = {c["kind"]: c for c in cells if c["key"]["protector"] == "noise"}
+    failed_key = faces.keys[2]
+    ident = noise["identification"]
+    assert ident["failures"]["protection"] == 1
+    assert ident["failures"]["protection_failed"] == {failed_key: "noise: failed: ValueError: degenerate affine"}
+    assert ident["counts"]["excluded"] == 1 and ident["counts"]["probes"] == len(faces) - 1
+    assert ident["per_image"]["status"][2] == "excluded" and ident["per_image"]["rank"][2] is None
+    visual = noise["visual"]
+    assert visual["counts"] == {"images": len(faces), "measured": len(faces) - 1}
+    assert failed_key not in visual["per_image"]["keys"] and visual["failures"]["protection"] == 1
+    clean = next(c for c in cells if c["key"]["protector"] == "clean")
+    assert clean["failures"]["protection"] == 0 and clean["counts"]["excluded"] == 0
+    build_tables(report.experiment)
+    markdown = (report.experiment / "tables" / "table2.md").read_text()
+    assert f"noise: 1 of {len(faces)} images failed protection and are left out of every metric" in markdown
+    assert failed_key in markdown

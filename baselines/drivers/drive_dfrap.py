@@ -15,13 +15,32 @@ Modes (request ``mode``):
   * ``stargan``: the victim is StarGAN (CelebA 256), target label ``c_trg`` (default [1, 0, 0, 1, 1],
     the demo's).
 
+The victim is used as the upstream builds it: ``deepfakes.stargan_model`` never puts StarGAN in eval
+mode (its InstanceNorm layers track running statistics, and eval mode would normalise with those instead
+of each image's own), so neither does this driver; ComGAN and SimSwap are in eval mode as the demo and
+``deepfakes.simswap_model`` put them.
+
+PGD steps: ``attack.adv_attack`` builds ``LinfPGDAttack`` with its default ``k=10`` steps; the ``steps``
+option (10) is handed to it as ``k`` (a rehearsal runs one or two).
+
+Device: the upstream's modules pick their device at import (``'cuda' if available``, and SimSwap's
+``cuda:0``); the harness shows this process only the GPU the request names (none for ``cpu``), so
+those globals land on the requested device; the driver checks that they agree with it and records them
+in ``info.upstream_devices``.
+
+Each image runs inside ``drv.guard``: one that raises fails alone.  The method's promise (|change| <=
+epsilon in [-1, 1] units) is checked by the adapter on what comes back (``DFRAP.frame_bound``).
+
 Loading: ``checkpoints/ComGAN/ComG_model.pt`` and SimSwap's ``arcface_checkpoint.tar`` are pickled
 whole modules that only load with the upstream source on ``sys.path``; they are loaded here, inside
 the upstream's own environment, never in the harness.  StarGAN's plain state dict loads with
 ``weights_only=True`` where torch supports it.
 
-Options: ``epsilon`` (0.05), ``comgan`` (true), ``balance`` (1.0), ``c_trg`` (StarGAN mode).
+Options: ``epsilon`` (0.05), ``comgan`` (true), ``balance`` (1.0), ``c_trg`` (StarGAN mode), ``steps`` (10).
 """
+
+import functools
+import sys
 
 import numpy as np
 from driver_protocol import Driver, load_state_dict, seed_torch, torch_device
@@ -59,8 +78,11 @@ def main():
                 "DF-RAP's SimSwap mode needs a CUDA device: the upstream SimSwap code "
                 "hard-codes cuda:0 (run on a GPU machine, or use mode 'stargan')"
             )
-        import net.stargan as stargan  # upstream modules, from the checkout on sys.path
-        from attack import adv_attack
+        import attack  # upstream modules, from the checkout on sys.path
+        import net.stargan as stargan
+
+        steps = int(drv.options["steps"])
+        attack.LinfPGDAttack = functools.partial(attack.LinfPGDAttack, k=steps)
 
         comg = comg_woj = None
         if comgan:
@@ -76,34 +98,63 @@ def main():
         if mode == "stargan":
             victim = stargan.Generator(conv_dim=64, c_dim=5, repeat_num=6)
             victim.load_state_dict(load_state_dict(torch, STARGAN))
-            victim.to(device).eval()
+            victim.to(device)  # train mode, as deepfakes.stargan_model leaves it
             c_trg = torch.tensor(
                 [drv.options["c_trg"]], dtype=torch.float32, device=device
             )
             kwargs.update(model=victim, c_trg=c_trg, faketype="StarGAN")
         else:
+            import os
+
             from deepfakes import processorg_simswap, simswap_model
             from SimSwap.options.test_options import TestOptions
 
+            # SimSwap's fs_model unpickles the whole ArcFace module with a bare torch.load; torch >= 2.6
+            # would refuse it (weights_only became the default), torch 1.x ignores this variable
+            os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+
             victim = simswap_model(TestOptions().parse())
             kwargs.update(model=victim, img_att=processorg_simswap()[0], faketype="simswap")
+        upstream_devices = _upstream_devices()
+        wrong = {name: found for name, found in upstream_devices.items()
+                 if found.split(":")[0] != torch.device(device).type}
+        if wrong:
+            raise RuntimeError(
+                f"the upstream's module-level devices {wrong} disagree with the requested device {device!r}: "
+                "run through the harness, which shows this process only the requested GPU"
+            )
         drv.info.update(
             {
                 "torch": torch.__version__,
                 "device": device,
                 "mode": mode,
+                "steps": steps,
+                "upstream_devices": upstream_devices,
                 **{k: v for k, v in kwargs.items() if k in ("epsilon", "comgan", "balance")},
             }
         )
 
         for item, image in drv.images():
-            x = (
-                torch.from_numpy(image.astype(np.float32) / 255.0).permute(2, 0, 1)[None].to(device) * 2.0
-                - 1.0
-            )
-            x_adv = adv_attack(x, comg, comg_woj, **kwargs)
-            out = ((x_adv.detach() + 1.0) / 2.0).clamp(0.0, 1.0)[0].permute(1, 2, 0).cpu().numpy()
-            drv.write(item, out)
+            with drv.guard(item):
+                x = (
+                    torch.from_numpy(image.astype(np.float32) / 255.0).permute(2, 0, 1)[None].to(device)
+                    * 2.0
+                    - 1.0
+                )
+                x_adv = attack.adv_attack(x, comg, comg_woj, **kwargs)
+                out = ((x_adv.detach() + 1.0) / 2.0).clamp(0.0, 1.0)[0].permute(1, 2, 0).cpu().numpy()
+                drv.write(item, out)
+
+
+def _upstream_devices():
+    """The device globals of the upstream modules imported so far (``'cuda' if available`` at import)."""
+    names = ("attack", "deepfakes", "utils.utils", "net.ComGAN", "SimSwap.models.config", "models.config")
+    found = {}
+    for name in names:
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "device"):
+            found[name] = str(module.device)
+    return found
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ is built.  This module fixes one protocol, chosen so that the paper's clean accu
   counted as *not identified* and reported in ``n_probe_failures``; ``accuracy_detected`` gives the
   accuracy over the probes that were embedded.  Clean images whose embedding failed are left out of
   every template.
+* an image whose *protection* failed (``exclude``: the defence reported it failed and handed back the
+  clean crop) is no probe at all — neither identified nor missed, status ``"excluded"``, counted in
+  ``n_excluded`` — because the protected photo it stands for does not exist; its clean image still
+  serves the gallery like every other.
 
 Beside identification, two per-image measures that need no gallery: the mean cosine similarity between
 the clean and protected embedding of the same image, and the **verification rate**: the fraction of
@@ -52,7 +56,7 @@ class IdentificationResult:
     accuracy: dict[int, float]
     accuracy_detected: dict[int, float]
     ranks: list[int | None]  # per image: rank of its own identity, None when not a probe/failed
-    status: list[str]  # per image: "probe", "skipped" (no other clean image), "failed"
+    status: list[str]  # per image: "probe", "skipped" (no other clean image), "failed", "excluded"
     n_images: int
     n_probes: int
     n_skipped: int
@@ -63,6 +67,7 @@ class IdentificationResult:
     same_image_cosine: np.ndarray  # per image cos(clean_i, protected_i); NaN where either failed
     threshold: float | None = None
     singletons_as_distractors: bool = True
+    n_excluded: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -104,12 +109,14 @@ def identify(
     threshold: float | None = None,
     singletons_as_distractors: bool = True,
     chunk: int = 1024,
+    exclude: Sequence[bool] | np.ndarray | None = None,
 ) -> IdentificationResult:
     """Run the protocol above.
 
     ``clean`` and ``protected`` are (N, D) embeddings of the same N images in the same order (row i of
     ``protected`` is the protected version of row i of ``clean``); ``identities`` labels each image.
-    Pass ``protected = clean`` for the clean baseline.
+    Pass ``protected = clean`` for the clean baseline.  ``exclude`` marks images whose protection failed:
+    they are not probes (see the module docstring).
     """
     clean = np.asarray(clean, dtype=np.float64)
     protected = np.asarray(protected, dtype=np.float64)
@@ -133,8 +140,11 @@ def identify(
     column_of[gallery_ids] = np.arange(len(gallery_ids))
 
     own_count = counts[label] - c_ok.astype(int)  # clean images of i's identity other than i
-    eligible = own_count >= 1
-    status = np.where(eligible, np.where(p_ok, "probe", "failed"), "skipped")
+    excluded = np.zeros(n, dtype=bool) if exclude is None else np.asarray(exclude, dtype=bool)
+    if excluded.shape != (n,):
+        raise ValueError(f"exclude has shape {excluded.shape}, expected ({n},)")
+    eligible = (own_count >= 1) & ~excluded
+    status = np.where(excluded, "excluded", np.where(eligible, np.where(p_ok, "probe", "failed"), "skipped"))
     ranks: list[int | None] = [None] * n
     scored = np.flatnonzero(eligible & p_ok)
     for start in range(0, len(scored), chunk):
@@ -159,7 +169,7 @@ def identify(
     }
 
     same = np.full(n, np.nan)
-    both = c_ok & p_ok
+    both = c_ok & p_ok & ~excluded
     same[both] = np.einsum("nd,nd->n", c[both], p[both])
 
     result = IdentificationResult(
@@ -169,7 +179,7 @@ def identify(
         status=status.tolist(),
         n_images=n,
         n_probes=n_probes,
-        n_skipped=int((~eligible).sum()),
+        n_skipped=int((~eligible & ~excluded).sum()),
         n_probe_failures=int((eligible & ~p_ok).sum()),
         n_gallery_failures=int((~c_ok).sum()),
         n_identities=k_ids,
@@ -177,6 +187,7 @@ def identify(
         same_image_cosine=same,
         threshold=threshold,
         singletons_as_distractors=singletons_as_distractors,
+        n_excluded=int(excluded.sum()),
     )
     if result.n_skipped:
         result.notes.append(

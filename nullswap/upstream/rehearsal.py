@@ -15,7 +15,7 @@ The copy is not a git clone at the pinned commit, so the adapter runs it with ``
 (logged and recorded as unpinned), with a temporary ``root`` so that no ``weights.lock.json`` of a real
 setup is touched.
 
-A builder script is run as ``python build_<name>.py --report REPORT --options JSON`` with the copy as
+A builder script is run as ``python build_<name>.py --report REPORT --options JSON [--mode MODE]`` with the copy as
 its working directory and on ``sys.path`` (as a driver sees it), so it imports the upstream's classes
 from the copy; it writes ``REPORT``, a JSON object ``{"weights": [paths relative to the copy], "facts":
 {...}}``.  Builders run inside the upstream's environment (old Pythons included): standard library,
@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -111,6 +112,12 @@ def copy_tree(source: Path, dest: Path) -> Path:
     if dest.exists() and any(dest.iterdir()):
         raise RehearsalError(f"{dest} exists and is not empty: a stand-in is prepared in a new folder")
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*NOT_COPIED), dirs_exist_ok=True)
+    # a read-only source (a shared copy of the trees) would otherwise give a copy nobody can build in
+    for folder, _, files in os.walk(dest):
+        for path in (folder, *(os.path.join(folder, name) for name in files)):
+            mode = os.stat(path, follow_symlinks=False).st_mode
+            if not stat.S_ISLNK(mode):
+                os.chmod(path, mode | stat.S_IWUSR)
     return dest
 
 
@@ -130,6 +137,7 @@ def run_builder(
     python: Path,
     options: Mapping[str, object] | None = None,
     *,
+    mode: str | None = None,
     timeout: float = 900.0,
 ) -> dict[str, object]:
     """Run ``builder`` with ``python`` in ``checkout``; returns its report (``weights``, ``facts``).
@@ -141,7 +149,7 @@ def run_builder(
     log_path = checkout.with_name(checkout.name + ".build.log")
     report.unlink(missing_ok=True)
     command = [str(python), str(Path(builder).resolve()), "--report", str(report),
-               "--options", json.dumps(dict(options or {}))]
+               "--options", json.dumps(dict(options or {})), *(["--mode", mode] if mode else [])]
     start = time.monotonic()
     with open(log_path, "wb") as log:
         log.write(f"$ {' '.join(command)}\n  (cwd {checkout})\n".encode())
@@ -191,7 +199,7 @@ def prepare_standin(
     a temporary ``root``, and ``device="cpu"`` (or the GPU the rehearsal is about)."""
     dest = copy_tree(Path(source_tree), Path(dest))
     python = Path(python)
-    report = run_builder(Path(builder), dest, python, options, timeout=timeout)
+    report = run_builder(Path(builder), dest, python, options, mode=mode, timeout=timeout)
     declared = [w.path for w in spec.weights_for(mode, options if options is not None else None)]
     reported = [str(p) for p in report["weights"]]
     missing = [p for p in declared if not (dest / p).is_file()]

@@ -13,7 +13,11 @@ A driver looks like::
         drv.require_weights(["checkpoints/x.ckpt"])   # stops here (exit 3) when one is missing
         model = ...                           # import the upstream's modules from drv.checkout
         for item, image in drv.images():      # H×W×3 uint8
-            drv.write(item, protected_uint8)  # or drv.fail(item, "why")
+            with drv.guard(item):             # an exception fails this image only, with its message
+                drv.write(item, protected_uint8)  # or drv.fail(item, "why")
+
+    # or in batches (a batch that fails is retried item by item):
+    drv.in_batches(list(drv.images()), size, lambda chunk: ...)  # chunk: [(item, image), ...]
 
 A face-swap driver receives one item per (source, target) pair and writes the swap result::
 
@@ -66,7 +70,12 @@ class Driver:
         self.input_dir = self.request["input_dir"]
         self.output_dir = self.request["output_dir"]
         self.status_path = self.request["status_path"]
-        self.info = {"python": sys.version.split()[0], "executable": sys.executable}
+        self.info = {
+            "python": sys.version.split()[0],
+            "executable": sys.executable,
+            # what the runner let this process see for the requested device ("" = no GPU)
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        }
         self._records = {}
         self._error = None
 
@@ -113,8 +122,14 @@ class Driver:
             yield item, source, target
 
     def write(self, item, image):
-        """Write one protected image (H×W×3 uint8, or float in [0, 1]) and mark it ok."""
+        """Write one protected image (H×W×3 uint8, or float in [0, 1]) and mark it ok.
+
+        A float image with NaN or infinite values is refused (``ValueError``; inside ``guard`` the item
+        fails with that message): rounded to uint8 it would pass for a picture."""
         array = np.asarray(image)
+        if array.dtype != np.uint8 and not np.isfinite(array).all():
+            bad = int((~np.isfinite(array)).sum())
+            raise ValueError(f"non-finite output: {bad} of {array.size} values are NaN or infinite")
         if array.dtype != np.uint8:
             array = np.clip(np.round(array.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
         Image.fromarray(array).save(os.path.join(self.output_dir, item["file"]))
@@ -151,6 +166,28 @@ class Driver:
             for item in items:
                 if item["id"] not in self._records:
                     self.fail(item, message)
+
+    def in_batches(self, entries, size, work):
+        """Call ``work(chunk)`` on batches of ``size`` entries (tuples whose first element is the item);
+        ``work`` writes or fails each item of its chunk.
+
+        When a batch raises, or leaves any of its items not ok, each such item is retried alone: one bad
+        image never costs its neighbours, even where the upstream computes one loss over the whole batch
+        (a NaN in one image's gradient then spreads to all of them).  An item that fails alone keeps its
+        own message."""
+        for chunk in batches(entries, size):
+            with self.guard(*[entry[0] for entry in chunk]):
+                work(chunk)
+            if len(chunk) == 1:
+                continue
+            for entry in chunk:
+                record = self._records.get(entry[0]["id"]) or {}
+                if record.get("status") == "ok":
+                    continue
+                print("retrying {} alone after its batch failed: {}".format(entry[0]["id"], record.get("message")))
+                self._records.pop(entry[0]["id"], None)
+                with self.guard(entry[0]):
+                    work([entry])
 
     def require_weights(self, relative_paths, hint=""):
         """Stop at the weights boundary when any file is missing (before importing upstream code)."""
