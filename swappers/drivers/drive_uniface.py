@@ -10,7 +10,7 @@ in its own guard, so one bad pair is reported ``failed`` alone.  Python 3.6 synt
 import argparse
 
 import numpy as np
-from driver_protocol import Driver, batches, seed_torch
+from driver_protocol import Driver, seed_torch
 
 with Driver() as drv:
     checkpoint = str(drv.options["checkpoint"])
@@ -42,21 +42,13 @@ with Driver() as drv:
     drv.info.update({"torch": torch.__version__, "size": getattr(args, "size", None)})
 
     def swap(chunk):
+        """One batch of pairs (``[(item, source, target), ...]``) through the model; writes each result."""
         src = torch.stack([transform(Image.fromarray(s)) for _, s, _ in chunk]).half().cuda()
         trg = torch.stack([transform(Image.fromarray(t)) for _, _, t in chunk]).half().cuda()
         _, _, fake = model([trg, src])
-        return ((fake.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+        images = ((fake.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+        for (item, _, _), image in zip(chunk, images):
+            drv.write(item, np.asarray(image))
 
-    pairs = list(drv.pairs())
-    with torch.no_grad():
-        for chunk in batches(pairs, int(drv.options["batch_size"])):
-            try:
-                images = swap(chunk)
-            except Exception as exc:  # one bad pair must not cost its batch: retry each alone
-                print(f"batch of {len(chunk)} failed ({type(exc).__name__}: {exc}); retrying one pair at a time")
-                for one in chunk:
-                    with drv.guard(one[0]):
-                        drv.write(one[0], np.asarray(swap([one])[0]))
-                continue
-            for (item, _, _), image in zip(chunk, images):
-                drv.write(item, np.asarray(image))
+    with torch.no_grad():  # a batch that raises (or writes a non-finite image) is retried pair by pair
+        drv.in_batches(list(drv.pairs()), int(drv.options["batch_size"]), swap)

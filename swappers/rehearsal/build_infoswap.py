@@ -64,6 +64,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", required=True, help="where to write the JSON report")
     parser.add_argument("--options", default="{}", help="the adapter's driver options (JSON)")
+    parser.add_argument("--mode", default=None, help="unused: InfoSwap's driver has no modes")
     parser.add_argument("--ib-mode", choices=[*sorted(ROOTS), "both"], default=None,
                         help="default: the options' ib_mode, else smooth")
     parser.add_argument("--seed", type=int, default=0)
