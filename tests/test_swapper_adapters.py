@@ -16,8 +16,10 @@ import torch
 from test_external_runner import make_checkout, make_env
 
 import swappers
+from benchmarks import environments
 from benchmarks import setup as upstream_setup
 from nullswap.upstream import ExternalRunner, MissingUpstreamWeights, UpstreamNotReady
+from nullswap.upstream import environment as upstream_env
 
 #: name → (frame size, a weight file its driver must name first)
 ADAPTERS = {
@@ -252,3 +254,61 @@ def _git_status(checkout: Path) -> str:
 
     return subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=all"],
                           capture_output=True, text=True, check=True).stdout.strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# Environments: which GPUs the pinned ones run on, the modern variant, and its label
+# --------------------------------------------------------------------------------------------------
+def test_setup_says_which_gpus_each_pinned_environment_runs_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    upstream_setup.main(["uniface", "e4s", "infoswap", "--root", str(tmp_path), "--check"])
+    out = capsys.readouterr().out
+    assert "GPUs, pinned environment (torch 1.4.0, CUDA 10.1 (nvcc 10.1 for its ops)): A100 sm_80 NO; H100/H200 sm_90 NO" in out
+    assert "GPUs, pinned environment (torch 1.12.1+cu113 (nvcc 11.3 for its ops)): A100 sm_80 yes; H100/H200 sm_90 NO" in out
+    assert "session/swap/checkpoints/500000.pt (checkout missing)" in out  # UniFace's checkpoint option, resolved
+    assert "optional (only with ib_mode=no_smooth): checkpoints_512/wo_kernel_smooth/ckpt_G.pth" in out
+    assert upstream_setup.main(["--gpus"]) == 0
+    table = capsys.readouterr().out
+    assert "| upstream | pinned environment | A100 (sm_80) | H100/H200 (sm_90) | modern variant |" in table
+    assert all(f"| {name} |" in table for name in ("initiative", "antiforgery", "dfrap", "cmua", *ADAPTERS))
+
+
+def test_the_environments_doc_holds_the_table_setup_prints():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "upstream-environments.md").read_text()
+    assert environments.markdown() in doc
+
+
+def test_setup_builds_a_modern_variant_only_where_one_is_shipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert upstream_setup.main(["infoswap", "--root", str(tmp_path), "--check", "--env", "modern"]) == 1
+    out = capsys.readouterr().out
+    assert "[modern environment, NOT the pinned one]" in out
+    assert f"environment missing: {tmp_path}/infoswap/env-modern/bin/python" in out
+    assert "infoswap.modern.requirements.txt" in out and "python3.11 -m venv" in out
+    upstream_setup.main(["simswap", "--root", str(tmp_path), "--check", "--env", "modern"])
+    assert "no 'modern' environment is provided for simswap" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="no 'modern' environment variant"):
+        swappers.load("simswap", root=tmp_path, check=False, environment="modern")
+
+
+def test_a_result_made_in_the_modern_environment_is_labelled_as_not_the_pinned_one(tmp_path: Path):
+    spec = swappers.REGISTRY.get("infoswap").spec
+    for variant in upstream_env.VARIANTS:
+        env = upstream_env.env_dir(tmp_path / "infoswap", variant)
+        (env / "bin").mkdir(parents=True)
+        (env / "bin" / "python").write_text("")
+        upstream_env.write_marker(env, variant, spec, upstream_env.spec_file(spec, variant))
+    modern = swappers.load("infoswap", root=tmp_path, check=False, environment="modern").describe()
+    assert modern["environment"]["variant"] == "modern" and modern["environment"]["pinned"] is False
+    assert modern["kind"].endswith("[modern environment, not the pinned one]")
+    pinned = swappers.load("infoswap", root=tmp_path, check=False).describe()
+    assert pinned["environment"]["pinned"] is True and "not the pinned" not in pinned["kind"]
+
+
+def test_an_environment_that_compiles_cuda_ops_gets_its_own_compilers_under_their_plain_names(tmp_path: Path):
+    bin_dir = tmp_path / "env" / "bin"
+    bin_dir.mkdir(parents=True)
+    for tool in ("gcc", "g++"):
+        (bin_dir / f"x86_64-conda_cos6-linux-gnu-{tool}").write_text("")
+    made = upstream_setup.link_compilers(tmp_path / "env")
+    assert made == ["gcc -> x86_64-conda_cos6-linux-gnu-gcc", "g++ -> x86_64-conda_cos6-linux-gnu-g++"]
+    assert (bin_dir / "gcc").resolve() == (bin_dir / "x86_64-conda_cos6-linux-gnu-gcc").resolve()
+    assert upstream_setup.link_compilers(tmp_path / "env") == []  # never twice
