@@ -121,6 +121,8 @@ def link_compilers(env_dir: Path) -> list[str]:
 
 def python_version_of(spec_path: Path, default: str) -> str:
     """The Python a venv spec asks for: a ``# python_version: X.Y`` line, else ``default``."""
+    if not spec_path.is_file():
+        return default
     for line in spec_path.read_text().splitlines():
         if line.startswith("# python_version:"):
             return line.split(":", 1)[1].strip()
