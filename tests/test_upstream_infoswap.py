@@ -14,6 +14,7 @@ Cost, alone on 2 cores: about 8 s to build the weights (1.1 GB), 5 s per driver 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -165,3 +166,32 @@ def test_a_pair_whose_upstream_code_raises_fails_alone_and_its_neighbours_are_sw
     ).by_id()
     assert result["wide"].status == "failed" and result["wide"].message.startswith("IndexError")
     assert result["square"].status == "ok" and result["square"].image.shape == (512, 512, 3)
+
+
+def test_a_rehearsal_table3_with_the_infoswap_stand_in_is_flagged_and_headed_as_one(
+    checkout: Path, sample_test, tmp_path: Path
+):
+    """Table 3's own code path (plan, swaps, cells, store, tables) with the InfoSwap stand-in as its row and
+    two cheap protector columns, written to a temporary rehearsal folder."""
+    from benchmarks import table3
+    from benchmarks.workspace import Components
+
+    keys = [SOURCE, TARGET, SECOND_SOURCE, SECOND_TARGET]
+    faces = sample_test.subset([sample_test.keys.index(k) for k in keys])
+    infoswap = {"checkout": str(checkout), "python": str(rehearsal.project_python()), "accept_unpinned": True,
+                "device": "cpu", "root": str(tmp_path / "upstream"), "timeout": 900}
+    cfg = {
+        "experiment": "t3-rehearsal", "output_root": str(tmp_path / "out"), "rehearsal": True,
+        "dataset": {"name": "sample", "split": "test"},
+        "protectors": ["clean", "noise"], "protector_options": {"noise": {"target_psnr": 35.0}},
+        "swappers": ["infoswap"], "swapper_options": {"infoswap": infoswap},
+        "recognizers": ["dlib"], "pairs": {"n": 1, "seed": 0}, "seed": 0, "device": "cpu", "batch_size": 16,
+    }
+    report = table3.run(cfg, components=Components(load_dataset=lambda _: faces), check_registries=True)
+    assert len(report.computed) == 2
+    cells = [json.loads(p.read_text()) for p in (tmp_path / "out" / "t3-rehearsal" / "cells").rglob("*.json")]
+    assert len(cells) == 2 and all(c["rehearsal"]["reasons"] for c in cells)
+    assert all(c["provenance"]["swapper"]["environment"]["variant"] == "project interpreter" for c in cells)
+    table = (tmp_path / "out" / "t3-rehearsal" / "tables" / "table3.md").read_text()
+    assert standin.REHEARSAL_HEADER in table.splitlines()[2]
+    print(f"\n--- rehearsal Table 3 ({tmp_path / 'out' / 't3-rehearsal' / 'tables' / 'table3.md'}) ---\n{table}")
