@@ -25,6 +25,7 @@ from baselines._frames import apply_delta, resize
 from baselines.base import BOUND_SLACK, Protector
 from nullswap.images import from_uint8, quantize, to_uint8
 from nullswap.upstream.adapter import UpstreamAdapter, package_dirs
+from nullswap.upstream.rehearsal import PROJECT_INTERPRETER, is_project_python
 
 #: where the baselines keep their drivers and environment specs (handed to the runner as absolute paths)
 DRIVERS_DIR, ENVS_DIR = package_dirs(__file__)
@@ -142,4 +143,8 @@ class ExternalProtector(UpstreamAdapter, Protector):
         return torch.cat(outputs)
 
     def describe(self) -> dict[str, object]:
-        return {**super().describe(), **self.describe_upstream(self.mode), "mode": self.mode}
+        """Provenance: the upstream (pin, stand-ins), the mode, and the interpreter the driver ran with."""
+        python = self.runner.python
+        environment = PROJECT_INTERPRETER if is_project_python(python) else "the upstream's environment"
+        return {**super().describe(), **self.describe_upstream(self.mode), "mode": self.mode,
+                "python": str(python), "environment": environment}

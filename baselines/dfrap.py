@@ -10,8 +10,8 @@ clean-source swap, the same setting as NullSwap; ``stargan`` attacks the attribu
 its default of 10 (rehearsals use fewer).  An image whose change breaks the ε bound fails with the numbers.
 
 Environments: ``baselines/envs/dfrap.conda.yaml`` pins the upstream's torch 1.10.2+cu113, whose kernels
-stop at sm_86 (A100 yes, H100/H200 no); ``baselines/envs/dfrap.modern.conda.yaml`` is torch 2.5.1 with
-CUDA 12.4 (sm_50 … sm_90), not the upstream's pin.
+stop at sm_86 (A100 yes, H100/H200 no); ``baselines/envs/dfrap.modern.conda.yaml`` is torch 2.2.2 with
+CUDA 12.1 (sm_50 … sm_90), not the upstream's pin.
 """
 
 from __future__ import annotations

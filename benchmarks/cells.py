@@ -142,7 +142,7 @@ def visual_cell(
         counts={"images": len(faces), "measured": len(kept)},
         failures=failed,
         per_image=per_image,
-        notes=quality.notes + failure_notes,
+        notes=[f"{protector.name}: {note}" for note in quality.notes] + failure_notes,
         provenance={
             "dataset": ws.dataset_record(),
             "device": ws.device,

@@ -183,10 +183,11 @@ def measure(cfg: RobustnessConfig) -> dict[str, Any]:
             crops, found = probes(protected, transform)
             for name, model in recognizers.items():
                 result = identify(clean[name], _embed(model, crops, found, device), faces.identities,
-                                  ks=(1, 5), threshold=getattr(model, "threshold", None))
+                                  ks=(1, 5), threshold=getattr(model, "threshold", None),
+                                  exclude=workspace.protection_failed(spec))
                 rows.append({"protector": spec.name, "transform": transform, "recognizer": name,
                              "top1": result.top1, "top5": result.top5, "redetected": float(found.mean()),
-                             "top1_detected": result.accuracy_detected[1],
+                             "top1_detected": result.accuracy_detected[1], "excluded": result.n_excluded,
                              "same_image_cosine": result.same_image_cosine_mean,
                              "verified_rate": result.verified_rate, "probes": result.n_probes,
                              "images": result.n_images})

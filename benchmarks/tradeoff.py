@@ -91,7 +91,8 @@ def summarise(records: list[dict], families: dict[str, tuple[str, float]]) -> pd
             evaluator = record["key"]["evaluator"]
             row[f"acc1/{evaluator}"] = record["values"].get("top1")
             row[f"cos/{evaluator}"] = record["values"].get("same_image_cosine")
-            row[f"failures/{evaluator}"] = sum(int(v or 0) for v in record["failures"].values())
+            row[f"failures/{evaluator}"] = sum(int(v or 0) for v in record["failures"].values()
+                                               if isinstance(v, (int, float)) or v is None)
     frame = pd.DataFrame(list(rows.values()))
     if "psnr" not in frame:
         frame["psnr"] = float("nan")

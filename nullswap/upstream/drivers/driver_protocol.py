@@ -232,7 +232,10 @@ def torch_device(torch, requested):
     if requested in (None, "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{requested}' requested but torch sees no CUDA device")
+        raise RuntimeError(
+            f"device '{requested}' requested but torch sees no CUDA device "
+            f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r} in this process)"
+        )
     return requested
 
 
