@@ -48,8 +48,8 @@ PINNED: dict[str, Pinned] = {
     "antiforgery": Pinned("torch 2.2.2, CUDA 12.1 (PyPI wheels)", _CU121, modern="not needed: the pinned environment is torch 2.2 / CUDA 12.1"),
     "dfrap": Pinned(
         "torch 1.10.2+cu113", _CU11,
-        modern="none yet: its `stargan` mode runs under torch 2.x in the CPU rehearsal, but no modern spec is "
-        "shipped; its `simswap` mode has not been run under torch 2.x",
+        modern="`--env modern`: torch 2.2.2, CUDA 12.1 (sm_50 ... sm_90; baselines/envs/dfrap.modern.conda.yaml); "
+        "its `stargan` mode runs under torch 2.x in the CPU rehearsal, its `simswap` mode has not been run there",
     ),
     "simswap": Pinned("torch 1.8.0+cu111, onnxruntime-gpu 1.8.1 (CUDA 11.0)", _CU11, modern=NO_TORCH2_REHEARSAL),
     "infoswap": Pinned(

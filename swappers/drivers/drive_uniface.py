@@ -8,6 +8,7 @@ in its own guard, so one bad pair is reported ``failed`` alone.  Python 3.6 synt
 """
 
 import argparse
+import os
 
 import numpy as np
 from driver_protocol import Driver, seed_torch
@@ -15,6 +16,9 @@ from driver_protocol import Driver, seed_torch
 with Driver() as drv:
     checkpoint = str(drv.options["checkpoint"])
     drv.require_weights([checkpoint], hint="the 'swap' model of the UniFace README")
+    # the upstream unpickles whole objects with a bare torch.load (a module, an argparse.Namespace), which
+    # torch >= 2.6 refuses by default; the pinned torch never checks.  These are the published files it loads.
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     import torch
     from PIL import Image
     from torchvision import transforms
