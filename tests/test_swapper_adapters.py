@@ -18,7 +18,7 @@ from test_external_runner import make_checkout, make_env
 import swappers
 from benchmarks import environments
 from benchmarks import setup as upstream_setup
-from nullswap.upstream import ExternalRunner, MissingUpstreamWeights, UpstreamNotReady
+from nullswap.upstream import ExternalRunError, ExternalRunner, MissingUpstreamWeights, UpstreamNotReady
 from nullswap.upstream import environment as upstream_env
 
 #: name → (frame size, a weight file its driver must name first)
@@ -119,6 +119,12 @@ def test_the_readiness_check_asks_for_the_files_the_options_make_the_driver_load
     assert any(needed in line for line in missing)
     checked = [w.path for w in swapper.spec.weights_for(None, swapper.options)]
     assert needed in checked and not any(not_needed in path for path in checked)
+
+
+def test_simswap_needs_only_the_detector_of_the_antelope_pack(tmp_path: Path):
+    paths = [w.path for w in swappers.REGISTRY.get("simswap").spec.weights]
+    assert "insightface_func/models/antelope/scrfd_10g_bnkps.onnx" in paths
+    assert not any(p.endswith("glintr100.onnx") for p in paths)  # loaded when present, never used
 
 
 def test_simswap_refuses_a_crop_size_it_has_no_generator_for(tmp_path: Path):
@@ -312,3 +318,18 @@ def test_an_environment_that_compiles_cuda_ops_gets_its_own_compilers_under_thei
     assert made == ["gcc -> x86_64-conda_cos6-linux-gnu-gcc", "g++ -> x86_64-conda_cos6-linux-gnu-g++"]
     assert (bin_dir / "gcc").resolve() == (bin_dir / "x86_64-conda_cos6-linux-gnu-gcc").resolve()
     assert upstream_setup.link_compilers(tmp_path / "env") == []  # never twice
+
+
+def test_diffswap_refuses_a_gpu_its_pipeline_would_not_use(tmp_path: Path, env_python: Path, monkeypatch):
+    checkout = tmp_path / "checkout"
+    head = make_checkout(checkout, STANDIN_CHAIN)
+    monkeypatch.setenv("STANDIN_REPORT", str(tmp_path / "report.txt"))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")  # e.g. a cluster job given the machine's fourth GPU
+    swapper = swappers.load("diffswap", checkout=checkout, python=env_python, check=False, pair_timeout=5)
+    swapper.runner = ExternalRunner(dataclasses.replace(swapper.spec, commit=head, weights=()), tmp_path,
+                                    checkout=checkout, python=env_python)
+    faces = torch.rand(1, 3, 256, 256) * 0.6 + 0.2
+    with pytest.raises(ExternalRunError, match=r"CUDA_VISIBLE_DEVICES=0 \(line 419\)"):
+        swapper.swap(faces, faces)
+    assert not (tmp_path / "report.txt").exists()  # the chain never started
+    assert _git_status(checkout) == ""

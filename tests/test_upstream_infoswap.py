@@ -105,6 +105,8 @@ def test_the_rehearsal_ran_the_upstream_under_the_projects_interpreter_on_the_cp
     assert info["executable"] == sys.executable and info["torch"] == torch.__version__
     assert info["device"] == "cpu" and info["mtcnn_device"] == "cpu"  # the runner hid every GPU from its MTCNN
     assert info["inference_log_handlers"] == 0  # the FileHandler each upstream call opens is closed again
+    log = (Path(info["run_dir"]) / "driver.log").read_text()
+    assert "Can't parse 'p'" not in log  # the Poisson paste-back ran: OpenCV took the integer centres
 
 
 def test_the_provenance_records_stand_in_weights_and_the_unpinned_checkout(first_run, checkout: Path):
