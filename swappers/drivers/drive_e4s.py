@@ -8,6 +8,7 @@ that file as a weight under the checkout and points ``TORCH_HOME`` at it, so not
 pair runs in its own guard; the scratch folder is removed at the end.  Python 3.6 syntax.
 """
 
+import atexit
 import importlib.util
 import os
 import shutil
@@ -44,6 +45,7 @@ with Driver() as drv:
     if drv.options["face_parser"] != "default":
         raise ValueError("only the upstream's default face parser is wired in this driver")
     scratch = tempfile.mkdtemp(prefix="e4s-")
+    atexit.register(shutil.rmtree, scratch, True)  # removed however the driver ends (loading the models can fail)
     sys.argv = ["face_swap.py", "--output_dir", scratch]
     spec = importlib.util.spec_from_file_location("e4s_face_swap", os.path.join("scripts", "face_swap.py"))
     fs = importlib.util.module_from_spec(spec)
