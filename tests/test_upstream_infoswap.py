@@ -8,8 +8,8 @@ are real faces of the offline sample.  The pinned environment (torch 1.4, Python
 the builder and the driver run under **the project's own interpreter** (torch 2.x), and what breaks there is
 fixed in the driver (see its docstring).  The swaps are meaningless images: only the plumbing is checked.
 
-Cost, alone on 2 cores (measured by others on this stack): about 8 s to build the weights (1.1 GB), 5 s per driver start, 8.5 s per swapped
-512-px pair, 3 GB peak.
+Cost on 2 idle cores: about 8 s to build the weights (1.1 GB), 5 s per driver start, 8.5 s per swapped
+512-px pair, 3 GB peak; seven swaps and five driver starts in all.
 """
 
 from __future__ import annotations
