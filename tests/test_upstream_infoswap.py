@@ -9,7 +9,7 @@ the builder and the driver run under **the project's own interpreter** (torch 2.
 fixed in the driver (see its docstring).  The swaps are meaningless images: only the plumbing is checked.
 
 Cost on 2 idle cores: about 8 s to build the weights (1.1 GB), 5 s per driver start, 8.5 s per swapped
-512-px pair, 3 GB peak; seven swaps and five driver starts in all.
+512-px pair, 3 GB peak; six swaps and five driver starts in all.
 """
 
 from __future__ import annotations
