@@ -591,3 +591,13 @@ def test_a_stand_in_built_with_the_projects_own_python_says_so(
     checkout = rehearsal.prepare_standin(standin.spec, standin_sources / "standin", tmp_path / "c",
                                          rehearsal.project_python(), builder)
     assert standin_marks.read(checkout / "weights" / "gain.txt")["interpreter"] == rehearsal.PROJECT_INTERPRETER
+
+
+def test_dfrap_asks_for_comgan_only_when_its_driver_will_load_it():
+    spec = baselines.REGISTRY.get("dfrap").spec
+    defaults = dict(baselines.REGISTRY.get("dfrap").default_options)
+    with_comgan = {w.path for w in spec.weights_for("stargan", defaults)}
+    without = {w.path for w in spec.weights_for("stargan", {**defaults, "comgan": False})}
+    assert with_comgan - without == {"checkpoints/ComGAN/ComG_model.pt"}
+    assert without == {"checkpoints/stargan_celeba_256/models/200000-G.ckpt"}
+    assert spec.needs_cuda("simswap") and not spec.needs_cuda("stargan")

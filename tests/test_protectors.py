@@ -177,6 +177,14 @@ def test_cmua_refuses_a_tensor_of_the_wrong_shape(tmp_path: Path):
         load_perturbation(path)
 
 
+def test_cmua_config_names_the_path_the_adapter_loads_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from baselines.cmua import default_perturbation_path
+
+    monkeypatch.setenv("NULLSWAP_HOME", str(tmp_path))
+    relative = default_perturbation_path().relative_to(tmp_path)
+    assert f"$NULLSWAP_HOME/{relative}" in (CONF_DIR / "cmua.yaml").read_text()
+
+
 # ---- registry and configs --------------------------------------------------------------------------
 def _accepted_options(name: str) -> set[str]:
     factory = baselines.REGISTRY.get(name)

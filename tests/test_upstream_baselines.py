@@ -210,6 +210,35 @@ def test_antiforgery_as_published_destroys_a_black_padded_crop_which_then_fails_
     assert info["items"]["000001"] == antiforgery_runs["zero"][2]["items"]["000001"]
 
 
+def test_antiforgery_accepts_a_checkpoint_without_running_statistics_but_not_one_missing_a_parameter(
+    antiforgery_checkout: Path, tmp_path: Path
+):
+    """Upstream loads StarGAN with strict=False and never reads the running statistics (train mode), so a
+    checkpoint without them is fine; one that lacks a weight would silently run a half-random network."""
+    import importlib.util
+    import sys
+
+    from nullswap.upstream import PROTOCOL_DIR
+
+    spec = importlib.util.spec_from_file_location("antiforgery_model", antiforgery_checkout / "model.py")
+    model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model)
+    sys.path[:0] = [str(PROTOCOL_DIR), str(REPO / "baselines" / "drivers")]
+    try:
+        import drive_antiforgery
+    finally:
+        del sys.path[:2]
+    state = torch.load(antiforgery_checkout / "stargan_celeba_256/models/200000-G.ckpt", weights_only=True)
+    without_stats = tmp_path / "no-stats.ckpt"
+    torch.save({k: v for k, v in state.items() if "running" not in k and "num_batches" not in k}, without_stats)
+    missing, _ = drive_antiforgery._load_generator(torch, model.Generator(64, 5, 6), str(without_stats))
+    assert missing and all("running" in key or "num_batches" in key for key in missing)
+    lacking = tmp_path / "lacking.ckpt"
+    torch.save({k: v for k, v in state.items() if k != "main.0.weight"}, lacking)
+    with pytest.raises(RuntimeError, match=r"lacks 1 generator parameters, e.g. \['main.0.weight'\]"):
+        drive_antiforgery._load_generator(torch, model.Generator(64, 5, 6), str(lacking))
+
+
 # ---- DF-RAP (stargan mode) ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def dfrap_run(dfrap_checkout: Path, faces: dict[str, torch.Tensor], tmp_path_factory: pytest.TempPathFactory):
@@ -226,6 +255,7 @@ def test_dfrap_protects_real_faces_within_epsilon_through_its_real_upstream(dfra
     assert all(1 <= linf <= 7 for linf in linf_255(clean, protected))
     assert all(row["frame_linf_255"] <= 0.05 / 2 * 255 + 0.5 + 1e-3 for row in protector.last_stats)
     assert info["device"] == "cpu" and info["cuda_visible_devices"] == "" and info["steps"] == 1
+    assert info["victim_mode"] == "train"  # StarGAN as deepfakes.stargan_model leaves it (no eval)
     assert set(info["upstream_devices"].values()) == {"cpu"}  # the upstream's 'cuda if available' globals
     assert_rehearsal_provenance(protector)
 

@@ -129,6 +129,7 @@ def main():
                 "device": device,
                 "mode": mode,
                 "steps": steps,
+                "victim_mode": "train" if victim.training else "eval",
                 "upstream_devices": upstream_devices,
                 **{k: v for k, v in kwargs.items() if k in ("epsilon", "comgan", "balance")},
             }

@@ -35,7 +35,7 @@ def main():
         state = load_state_dict(torch, checkpoint)
         state = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
         generator.load_state_dict(state)
-        generator.to(device).eval()
+        generator.to(device).eval()  # as upstream: solver.py calls self.PG.eval() (the generator has BatchNorm)
         drv.info.update({"torch": torch.__version__, "device": device, "eps": eps, "checkpoint": checkpoint})
 
         def protect(chunk):

@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         wall, cpu = time.perf_counter(), time.process_time()
         protected = protector.protect(clean)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        failed = [m for state, m in zip(protector.last_status, protector.last_messages) if state != "ok"]
+        if failed:  # a failed image comes back clean: its numbers would pass for a protection
+            raise SystemExit(f"{label}: {len(failed)} of {len(clean)} images failed protection: {failed[0]}")
         row = {
             "label": label,
             "protector": protector.describe(),
