@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install models sample offline-data test test-slow test-upstream test-slurm lint demo rehearse-paper gpu-check \
+.PHONY: help install models sample offline-data test test-slow test-upstream rehearse-gpu test-slurm lint demo rehearse-paper gpu-check \
         reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 tables robustness
 
 help:  ## list the targets
@@ -39,6 +39,9 @@ test-slow: sample  ## the heavier checks
 
 test-upstream: sample  ## rehearse the adapters against their real upstream code (random weights; NULLSWAP_UPSTREAM_SOURCES=<folder of upstream trees>)
 	$(PY) -m pytest -q -m upstream
+
+rehearse-gpu: sample  ## rehearse SimSwap, UniFace, E4S, DiffSwap, DF-RAP simswap against their real code on a GPU (random weights; NULLSWAP_UPSTREAM_SOURCES; ARGS='--scrfd PATH')
+	$(PY) -m benchmarks.tools.rehearse_gpu $(ARGS)
 
 test-slurm: sample  ## jobs on a real single-node Slurm cluster started here (root; installs slurm-wlm if missing)
 	NULLSWAP_SLURM_INSTALL=1 $(PY) -m pytest -q -m slurm

@@ -12,6 +12,13 @@ in its ``spec`` attribute; both adapter registries are asked):
 Whatever cannot be done here — no internet, no interpreter of the right version, no conda, a link that
 needs a browser — is printed as one line per missing piece naming the URL, the file and the command, and
 the exit status is non-zero.  ``--check`` only reports.  ``--list`` names every known upstream.
+
+Each upstream's report also says which GPUs its pinned environment runs on (A100 sm_80, H100/H200 sm_90;
+``--gpus`` prints the table for all of them, ``benchmarks.environments``).  ``--env modern`` builds the
+**modern** variant instead (torch 2.x, ``<root>/NAME/env-modern``), where one is shipped: only for upstreams
+whose code a rehearsal has run under torch 2.x.  Its results are labelled as not made in the pinned
+environment (``swappers.load(NAME, environment="modern")``; the environment's marker file says which variant
+it is).  Weight files that only other driver options need (``WeightSpec.when``) are listed as optional.
 """
 
 from __future__ import annotations
@@ -25,9 +32,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+from benchmarks import environments
 from nullswap.assets import AssetError, download
 from nullswap.upstream import ExternalRunner, UpstreamSpec, WeightSpec, weight_message
-from nullswap.upstream.layout import env_override_name
+from nullswap.upstream import environment as upstream_env
+from nullswap.upstream.layout import UpstreamLayout, env_override_name
 
 GIT_TIMEOUT = 600
 
@@ -63,15 +72,77 @@ def known_upstreams() -> dict[str, UpstreamSpec]:
     return dict(sorted(specs.items()))
 
 
+def default_options(name: str) -> dict[str, object]:
+    """The driver options an upstream's adapter runs with by default (``{}`` when no adapter declares any)."""
+    import baselines
+    import swappers
+
+    for registry in (baselines.REGISTRY, swappers.REGISTRY):
+        if name in registry.available():
+            return dict(getattr(registry.get(name), "default_options", {}) or {})
+    return {}
+
+
+def planned_weights(spec: UpstreamSpec, options: dict[str, object]) -> tuple[list[WeightSpec], list[WeightSpec]]:
+    """(the files a run with ``options`` loads — every mode's —, the files only other options need)."""
+    needed, optional = [], []
+    for weight in spec.weights:
+        if all(key in options and options[key] == value for key, value in weight.when.items()):
+            try:
+                needed.append(weight.resolved(options))
+                continue
+            except KeyError:  # a placeholder that no default fills
+                pass
+        optional.append(weight)
+    return needed, optional
+
+
+#: conda's cross-compiler names, linked under their plain names in an environment that compiles CUDA ops
+COMPILERS = {"gcc": "-gcc", "g++": "-g++", "c++": "-c++"}
+
+
+def link_compilers(env_dir: Path) -> list[str]:
+    """Give conda's ``x86_64-conda*-linux-gnu-gcc/g++`` their plain names in ``env_dir/bin``.
+
+    torch's extension builder calls ``c++`` and nvcc looks for ``gcc``/``g++`` on PATH; the runner puts the
+    environment's ``bin/`` first, so these links make both use the compiler the environment pins (the one its
+    nvcc accepts) instead of the host's, which is usually too new.  Returns the links made."""
+    made = []
+    bin_dir = env_dir / "bin"
+    for plain, suffix in COMPILERS.items():
+        if (bin_dir / plain).exists():
+            continue
+        found = sorted(p for p in bin_dir.glob(f"x86_64-conda*-linux-gnu{suffix}") if p.is_file())
+        if found:
+            (bin_dir / plain).symlink_to(found[0].name)
+            made.append(f"{plain} -> {found[0].name}")
+    return made
+
+
+def python_version_of(spec_path: Path, default: str) -> str:
+    """The Python a venv spec asks for: a ``# python_version: X.Y`` line, else ``default``."""
+    if not spec_path.is_file():
+        return default
+    for line in spec_path.read_text().splitlines():
+        if line.startswith("# python_version:"):
+            return line.split(":", 1)[1].strip()
+    return default
+
+
 class Setup:
     """One upstream's setup; collects a problem line for everything it could not do."""
 
-    def __init__(self, spec: UpstreamSpec, root: Path | None, check_only: bool) -> None:
+    def __init__(self, spec: UpstreamSpec, root: Path | None, check_only: bool, variant: str = "pinned") -> None:
         self.spec = spec
-        self.runner = ExternalRunner(spec, root)
+        self.variant = variant
+        self.spec_path = upstream_env.spec_file(spec, variant)
+        home = UpstreamLayout.resolve(spec.name, root).home
+        python = None if variant == "pinned" else upstream_env.env_dir(home, variant) / "bin" / "python"
+        self.runner = ExternalRunner(spec, root, python=python)
         self.check_only = check_only
         self.problems: list[str] = []
         self.done: list[str] = []
+        self.notes: list[str] = []
 
     # ---- 1. checkout ---------------------------------------------------------------------------
     def checkout(self) -> None:
@@ -113,45 +184,70 @@ class Setup:
     # ---- 2. environment ------------------------------------------------------------------------
     def environment(self) -> None:
         runner, spec = self.runner, self.spec
-        if runner.python.is_file():
-            self.done.append(f"environment {runner.python}")
+        if self.spec_path is None:
+            self.problems.append(f"no '{self.variant}' environment is provided for {spec.name}: "
+                                 f"{environments.pinned(spec.name).modern if environments.pinned(spec.name) else ''}")
             return
-        command = runner.env_command()
+        env_dir = runner.python.parent.parent
+        kind = "conda" if self.spec_path.suffix in (".yaml", ".yml") else "venv"
+        version = python_version_of(self.spec_path, spec.python_version) if kind == "venv" else spec.python_version
+        command = (f"conda env create -p {env_dir} -f {self.spec_path}" if kind == "conda" else
+                   f"python{version} -m venv {env_dir} && {env_dir}/bin/pip install -r {self.spec_path}")
+        if self.variant == "pinned":
+            command = runner.env_command()
+        if runner.python.is_file():
+            self.done.append(f"environment {runner.python} ({self.variant})")
+            self._finish(env_dir)
+            return
         if self.check_only:
             self.problems.append(f"environment missing: {runner.python}\n    command: {command}")
             return
-        env_dir = runner.python.parent.parent
-        if spec.env_kind == "conda":
+        if kind == "conda":
             conda = shutil.which("mamba") or shutil.which("conda")
             if conda is None:
                 self.problems.append(
                     f"no conda (or mamba) on PATH to build {env_dir}\n    install Miniforge, then: {command}"
                 )
                 return
-            ok, out = _run([conda, "env", "create", "-p", str(env_dir), "-f", str(spec.env_spec_path)])
+            ok, out = _run([conda, "env", "create", "-p", str(env_dir), "-f", str(self.spec_path)])
         else:
-            interpreter = shutil.which(f"python{spec.python_version}")
+            interpreter = shutil.which(f"python{version}")
             if interpreter is None:
                 self.problems.append(
-                    f"no python{spec.python_version} on PATH to build {env_dir}\n"
-                    f"    install Python {spec.python_version}, then: {command}"
+                    f"no python{version} on PATH to build {env_dir}\n"
+                    f"    install Python {version}, then: {command}"
                 )
                 return
             ok, out = _run([interpreter, "-m", "venv", str(env_dir)])
             if ok:
-                ok, out = _run([str(env_dir / "bin" / "pip"), "install", "-r", str(spec.env_spec_path)])
+                ok, out = _run([str(env_dir / "bin" / "pip"), "install", "-r", str(self.spec_path)])
         if ok and runner.python.is_file():
-            self.done.append(f"environment {runner.python}")
+            self.done.append(f"environment {runner.python} ({self.variant})")
+            self._finish(env_dir)
         else:
             self.problems.append(f"building the environment failed: {out}\n    command: {command}")
 
+    def _finish(self, env_dir: Path) -> None:
+        """Mark the environment with its variant; link its pinned compilers where it builds CUDA ops."""
+        if self.check_only:
+            return
+        if not (env_dir / upstream_env.MARKER).is_file():
+            upstream_env.write_marker(env_dir, self.variant, self.spec, self.spec_path)
+        if self.spec.builds_cuda_ops:
+            for link in link_compilers(env_dir):
+                self.done.append(f"compiler {link} in {env_dir / 'bin'}")
+
     # ---- 3. weights ----------------------------------------------------------------------------
     def weights(self) -> None:
+        needed, optional = planned_weights(self.spec, default_options(self.spec.name))
+        for weight in optional:
+            condition = ", ".join(f"{k}={v}" for k, v in weight.when.items()) or "another option value"
+            self.notes.append(f"optional (only with {condition}): {weight.path}  <- {weight.url}")
         if not self.runner.checkout.is_dir():
-            for weight in self.spec.weights:
+            for weight in needed:
                 self.problems.append(weight_message(self.runner.checkout, weight, "checkout missing"))
             return
-        for weight in self.spec.weights:
+        for weight in needed:
             ok, state = self.runner.weight_ok(weight)
             if ok:
                 self.done.append(f"weight {weight.path}: {state}")
@@ -216,8 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="default: $NULLSWAP_HOME/upstream")
     parser.add_argument("--check", action="store_true", help="only report what is missing")
     parser.add_argument("--list", action="store_true", help="list the known upstreams")
+    parser.add_argument("--env", choices=upstream_env.VARIANTS, default="pinned",
+                        help="which environment to build: the pinned one (default) or the modern variant")
+    parser.add_argument("--gpus", action="store_true", help="print which GPUs each environment runs on")
     args = parser.parse_args(argv)
     specs = known_upstreams()
+    if args.gpus:
+        print(environments.markdown())
+        return 0
     if args.list or not args.names:
         for spec in specs.values():
             print(f"{spec.name:14s} {spec.repo_url} @ {spec.commit[:7]}  ({spec.env_kind}: {spec.env_spec_path.name})")
@@ -228,13 +330,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     failed = 0
     for name in args.names:
-        setup = Setup(specs[name], args.root, args.check)
+        setup = Setup(specs[name], args.root, args.check, args.env)
         ok = setup.run()
-        print(f"== {name}: {'ready' if ok else 'NOT READY'}  ({specs[name].repo_url} @ {specs[name].commit})")
+        label = "" if args.env == "pinned" else f" [{args.env} environment, NOT the pinned one]"
+        print(f"== {name}: {'ready' if ok else 'NOT READY'}{label}  ({specs[name].repo_url} @ {specs[name].commit})")
         for line in setup.done:
             print(f"  ok       {line}")
         for line in setup.problems:
             print(f"  MISSING  {line}")
+        for line in setup.notes:
+            print(f"  note     {line}")
+        print(f"  {environments.gpu_line(name)}")
+        print(f"  {environments.modern_line(name)}")
         if specs[name].licence:
             print(f"  licence: {specs[name].licence}")
         failed += not ok

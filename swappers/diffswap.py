@@ -7,7 +7,10 @@ every image in ``data/portrait_jpg/{source,target}`` of the checkout.  The drive
 the upstream wrote it, one pair at a time (it swaps every source with every target), in the checkout's
 own ``data/`` folder, which it clears before each pair.  A source or target in which the upstream's own
 dlib detection finds no face is reported ``no_face`` before the chain runs; the chain's users report that
-it breaks when its MTCNN step fails, which is reported as an upstream failure with the log.
+it breaks when its MTCNN step fails, which is reported as an upstream failure with the log.  The chain's
+children start ``python`` by name: the runner puts this environment's ``bin/`` first on PATH and the driver
+passes that on.  On a timeout the chain's whole process group is killed.  The checkout's tracked
+``data/portrait_jpg`` is put back afterwards.  The swap cannot be seeded (see the driver); the provenance says so.
 """
 
 from __future__ import annotations
@@ -41,7 +44,11 @@ SPEC = UpstreamSpec(
             "(`python -m nullswap.weights prepare dlib_shape_predictor_68`, then copy it here)",
         ),
     ),
+    # ddim.py registers its buffers on "cuda", faceswap_portrait.py sets up NCCL and DDP, pipeline.py forces GPU 0
+    requires_cuda=True,
 )
+#: seconds to start the driver and load the upstream's modules, beyond the pairs' own time
+START_S = 600.0
 
 
 @register_swapper("diffswap")
@@ -52,8 +59,19 @@ class DiffSwap(ExternalSwapper):
     frame_size = 256
     frame = "dlib FFHQ crop at 256, TF-MTCNN affine, DDIM 200 steps, paste-back into the whole image"
 
-    def __init__(self, *, timeout: float = 7200.0, **options: object) -> None:
-        super().__init__(timeout=timeout, **options)
+    def __init__(self, *, timeout: float | None = None, chunk: int = 4, **options: object) -> None:
+        """Each pair reloads the whole chain (TensorFlow, MTCNN, the diffusion model) and runs 200 DDIM steps,
+        1.5–2 min on a GPU: ``chunk`` pairs go to the driver per call, and the call's ``timeout`` defaults to
+        ``chunk × pair_timeout`` plus the start, so a slow chunk is never cut while its pairs are in time."""
+        pair_timeout = float(options.get("pair_timeout", self.default_options["pair_timeout"]))  # type: ignore[arg-type]
+        if timeout is None:
+            timeout = max(1, int(chunk)) * pair_timeout + START_S
+        super().__init__(timeout=timeout, chunk=chunk, **options)
 
     #: the driver's options and their defaults (a config file or a run overrides them)
     default_options: ClassVar[dict[str, object]] = {"pair_timeout": 1800}
+
+    def describe(self) -> dict[str, object]:
+        """The provenance says that the swap cannot be seeded (the chain's DDIM noise is drawn unseeded)."""
+        return {**super().describe(), "seeded": False,
+                "seeded_why": "the upstream's DDIM sampler draws unseeded noise in a process its chain starts"}

@@ -6,7 +6,10 @@ network ``Net3``) as its ``__main__`` block does, and calls its ``faceSwapping_p
 without re-cropping (``need_crop=False``, the upstream's default for well-aligned faces).  E4S works on
 1024 px FFHQ-aligned faces: the canonical crop has that framing and is sent at 1024 px.  Its users
 report poor results on unaligned input, which this framing avoids; a face the pipeline cannot parse
-fails as an upstream failure.  The upstream builds everything on ``cuda:0`` by default.
+fails as an upstream failure.  The upstream builds everything on ``cuda:0`` by default (``device=cpu`` is refused)
+and compiles its StyleGAN2 CUDA ops at import (the environment brings ninja, nvcc 11.3 and gcc 9).  Building
+its face parser downloads torchvision's ResNet-18 through torch hub: that file is declared below like every
+other weight, and the driver finds it through ``TORCH_HOME``, so no run depends on a download.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from swappers import register_swapper
 from swappers._external import DRIVERS_DIR, ENVS_DIR, ExternalSwapper
 
 ALIYUN = "https://public-vigen-video.oss-cn-shanghai.aliyuncs.com/robin/models"
+#: torch hub's cache for this upstream, inside the checkout (the driver's TORCH_HOME)
+TORCH_HOME = "pretrained_ckpts/torch_home"
 SPEC = UpstreamSpec(
     name="e4s",
     repo_url="https://github.com/e4s2022/e4s",
@@ -54,7 +59,21 @@ SPEC = UpstreamSpec(
                    note="GPEN's face detector; no sha256 published"),
         WeightSpec("pretrained_ckpts/gpen/weights/ParseNet-latest.pth", f"{ALIYUN}/ParseNet-latest.pth", fetch="url",
                    note="GPEN's face parser; no sha256 published"),
+        WeightSpec(
+            f"{TORCH_HOME}/hub/checkpoints/resnet18-5c106cde.pth",
+            "https://download.pytorch.org/models/resnet18-5c106cde.pth",
+            fetch="url",
+            note="torchvision's published ImageNet ResNet-18 (about 45 MB), which the upstream's default face parser "
+            "downloads through torch hub when it is built (src/pretrained/face_parsing/resnet.py:11,82-83); found "
+            "here through TORCH_HOME (its values are then overwritten by 79999_iter.pth); no sha256 published "
+            "beyond the 8 hex digits torch hub names the file by (5c106cde)",
+        ),
     ),
+    env_vars={"TORCH_HOME": "{checkout}/" + TORCH_HOME},
+    # src/models/stylegan2/op (and GPEN's copy) compile CUDA ops at import: ninja, nvcc 11.3 and gcc 9 come
+    # with the environment; the runner sets CUDA_HOME at it
+    builds_cuda_ops=True,
+    requires_cuda=True,
 )
 
 

@@ -8,7 +8,12 @@ models are built exactly as the module's command-line entry builds them (``--ib_
 The weights are gated: the authors send them on request by e-mail (see the upstream USAGE.md), so
 ``benchmarks.setup infoswap`` can only say where each file goes.  The upstream joins its output path with
 ``os.path.join(save_dir, prefix, '_gen.', suffix)``, a folder that never exists; the driver lets the
-upstream create it instead of editing the upstream's code.
+upstream create it instead of editing the upstream's code.  Which generator, decoder and bottleneck files
+are needed follows ``ib_mode`` (``smooth``: ``w_kernel_smooth/ckpt_ks_*``, ``no_smooth``:
+``wo_kernel_smooth/ckpt_*``), as in the upstream's ``ROOT`` table.
+
+The upstream chooses its device by itself (``cuda:0`` whenever a GPU is visible, ``preprocess/mtcnn.py:10``);
+the runner hides every GPU from it for ``device=cpu``, so a CPU run stays on the CPU.
 """
 
 from __future__ import annotations
@@ -35,9 +40,13 @@ SPEC = UpstreamSpec(
     licence="CC BY-NC-SA 4.0",
     weights=(
         WeightSpec("modules/model_128_ir_se50.pth", REQUEST, note="ArcFace IR-SE50 (128 px); " + GATED),
-        WeightSpec("checkpoints_512/w_kernel_smooth/ckpt_ks_G.pth", REQUEST, note="AII generator; " + GATED),
-        WeightSpec("checkpoints_512/w_kernel_smooth/ckpt_ks_E.pth", REQUEST, note="attribute decoder; " + GATED),
-        WeightSpec("checkpoints_512/w_kernel_smooth/ckpt_ks_I.pth", REQUEST, note="information bottleneck; " + GATED),
+        *(
+            WeightSpec(f"checkpoints_512/{folder}/{prefix}{part}.pth", REQUEST, note=f"{what} ({mode}); " + GATED,
+                       when={"ib_mode": mode})
+            for mode, folder, prefix in (("smooth", "w_kernel_smooth", "ckpt_ks_"),
+                                         ("no_smooth", "wo_kernel_smooth", "ckpt_"))
+            for part, what in (("G", "AII generator"), ("E", "attribute decoder"), ("I", "information bottleneck"))
+        ),
     ),
 )
 

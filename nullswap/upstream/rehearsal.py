@@ -121,13 +121,16 @@ def copy_tree(source: Path, dest: Path) -> Path:
     return dest
 
 
-def builder_environment(checkout: Path) -> dict[str, str]:
+def builder_environment(checkout: Path, gpus: str | None = "") -> dict[str, str]:
     """The builder's process environment: the caller's, minus this interpreter's Python settings, with the
-    copy on ``sys.path`` (as the driver has it) and no GPU (a stand-in is built on the CPU)."""
+    copy on ``sys.path`` (as the driver has it) and no GPU (a stand-in is built on the CPU) — unless ``gpus``
+    is ``None`` (the caller's GPUs stay visible: upstreams whose modules touch CUDA at import, like E4S's face
+    parser, can only be built on a GPU) or names the GPUs to show."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env["PYTHONPATH"] = str(checkout)
     env["PYTHONUNBUFFERED"] = "1"
-    env["CUDA_VISIBLE_DEVICES"] = ""
+    if gpus is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpus
     return env
 
 
@@ -139,6 +142,7 @@ def run_builder(
     *,
     mode: str | None = None,
     timeout: float = 900.0,
+    gpus: str | None = "",
 ) -> dict[str, object]:
     """Run ``builder`` with ``python`` in ``checkout``; returns its report (``weights``, ``facts``).
 
@@ -155,7 +159,7 @@ def run_builder(
         log.write(f"$ {' '.join(command)}\n  (cwd {checkout})\n".encode())
         log.flush()
         try:
-            proc = subprocess.run(command, cwd=checkout, env=builder_environment(checkout), stdout=log,
+            proc = subprocess.run(command, cwd=checkout, env=builder_environment(checkout, gpus), stdout=log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout,
                                   check=False)
         except subprocess.TimeoutExpired as exc:
@@ -188,6 +192,7 @@ def prepare_standin(
     mode: str | None = None,
     options: Mapping[str, object] | None = None,
     timeout: float = 900.0,
+    builder_gpus: str | None = "",
 ) -> Path:
     """Copy ``source_tree`` to ``dest``, build random-weight stand-ins there with ``builder`` run by
     ``python``, mark them, and return ``dest`` (the checkout to run the adapter on).
@@ -196,10 +201,11 @@ def prepare_standin(
     each of them, and every file the builder reports, is marked with :func:`nullswap.standin.mark`
     (reason ``random weights: rehearsal``; the builder, the interpreter and the builder's facts are kept
     in the marker).  Run the adapter on it with ``checkout=dest, python=python, accept_unpinned=True``,
-    a temporary ``root``, and ``device="cpu"`` (or the GPU the rehearsal is about)."""
+    a temporary ``root``, and ``device="cpu"`` (or the GPU the rehearsal is about).  ``builder_gpus``: the
+    builder sees no GPU by default; ``None`` keeps the caller's (see :func:`builder_environment`)."""
     dest = copy_tree(Path(source_tree), Path(dest))
     python = Path(python)
-    report = run_builder(Path(builder), dest, python, options, mode=mode, timeout=timeout)
+    report = run_builder(Path(builder), dest, python, options, mode=mode, timeout=timeout, gpus=builder_gpus)
     declared = [w.path for w in spec.weights_for(mode, options if options is not None else None)]
     reported = [str(p) for p in report["weights"]]
     missing = [p for p in declared if not (dest / p).is_file()]

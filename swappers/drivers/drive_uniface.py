@@ -2,17 +2,23 @@
 
 ``generate_swap.Model`` reads its hyper-parameters from a module-level ``args`` that the script's
 ``__main__`` block fills from the checkpoint's ``train_args``; the driver fills it the same way, then
-runs the model in half precision on the GPU as the script does.  Python 3.6 syntax.
+runs the model in half precision on the GPU as the script does.  Pairs go through in batches (the model has
+no coupling between the samples of a batch in eval); a batch that raises is retried one pair at a time, each
+in its own guard, so one bad pair is reported ``failed`` alone.  Python 3.6 syntax.
 """
 
 import argparse
+import os
 
 import numpy as np
-from driver_protocol import Driver, batches, seed_torch
+from driver_protocol import Driver, seed_torch
 
 with Driver() as drv:
     checkpoint = str(drv.options["checkpoint"])
     drv.require_weights([checkpoint], hint="the 'swap' model of the UniFace README")
+    # the upstream unpickles whole objects with a bare torch.load (a module, an argparse.Namespace), which
+    # torch >= 2.6 refuses by default; the pinned torch never checks.  These are the published files it loads.
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     import torch
     from PIL import Image
     from torchvision import transforms
@@ -39,12 +45,14 @@ with Driver() as drv:
     ])
     drv.info.update({"torch": torch.__version__, "size": getattr(args, "size", None)})
 
-    pairs = list(drv.pairs())
-    with torch.no_grad():
-        for chunk in batches(pairs, int(drv.options["batch_size"])):
-            src = torch.stack([transform(Image.fromarray(s)) for _, s, _ in chunk]).half().cuda()
-            trg = torch.stack([transform(Image.fromarray(t)) for _, _, t in chunk]).half().cuda()
-            _, _, fake = model([trg, src])
-            images = ((fake.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
-            for (item, _, _), image in zip(chunk, images):
-                drv.write(item, np.asarray(image))
+    def swap(chunk):
+        """One batch of pairs (``[(item, source, target), ...]``) through the model; writes each result."""
+        src = torch.stack([transform(Image.fromarray(s)) for _, s, _ in chunk]).half().cuda()
+        trg = torch.stack([transform(Image.fromarray(t)) for _, _, t in chunk]).half().cuda()
+        _, _, fake = model([trg, src])
+        images = ((fake.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+        for (item, _, _), image in zip(chunk, images):
+            drv.write(item, np.asarray(image))
+
+    with torch.no_grad():  # a batch that raises (or writes a non-finite image) is retried pair by pair
+        drv.in_batches(list(drv.pairs()), int(drv.options["batch_size"]), swap)
