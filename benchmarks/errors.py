@@ -39,10 +39,12 @@ def user_errors() -> tuple[type[BaseException], ...]:
         from benchmarks.store import RehearsalError
         from nullswap.assets import AssetError
         from nullswap.sanity import RecognizerRefused
+        from nullswap.standin import StandInRefused
         from nullswap.upstream.errors import UpstreamNotReady
         from nullswap.weights import MissingWeightsError
 
-        errors += [MissingWeightsError, AssetError, UpstreamNotReady, RecognizerRefused, RehearsalError]
+        errors += [MissingWeightsError, AssetError, UpstreamNotReady, RecognizerRefused, RehearsalError,
+                   StandInRefused]
     except ImportError:  # pragma: no cover
         pass
     return tuple(errors)

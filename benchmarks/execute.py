@@ -134,6 +134,14 @@ def sanity_check(workspace: Workspace, spec: RecognizerSpec, *, rehearsal: bool)
     return sanity.verdict(result, rehearsal=rehearsal).as_dict()
 
 
+def protector_check(workspace: Workspace, spec: ProtectorSpec, *, rehearsal: bool) -> None:
+    """Build protector ``spec``; one that reads stand-in weights (an upstream checkout prepared by a
+    rehearsal, a random CMUA pattern) is refused here, before any cell, unless this run is a rehearsal."""
+    protector = workspace.protector(spec)
+    described = protector.describe() if hasattr(protector, "describe") else {}
+    standin.refuse_unless_rehearsal(standin.reasons(described), f"protector {spec.name}", rehearsal)
+
+
 def preflight(workspace: Workspace, pending: Sequence[Job], *, rehearsal: bool = False,
               gate: bool = True) -> Readiness:
     """Load the data set and try every model the pending cells will need before the first long step, so a
@@ -168,7 +176,7 @@ def preflight(workspace: Workspace, pending: Sequence[Job], *, rehearsal: bool =
             needs.append((f"recognizer {rec.name}", check))
         spec = job.protector
         if spec is not None and not spec.is_clean and not workspace.protection_meta(spec):
-            needs.append((f"protector {spec.name}", lambda s=spec: workspace.protector(s)))
+            needs.append((f"protector {spec.name}", lambda s=spec: protector_check(workspace, s, rehearsal=rehearsal)))
         for piece, load in needs:
             problem = attempt(piece, load)
             if problem is not None:

@@ -341,6 +341,7 @@ def test_a_rehearsal_table2_of_the_four_stand_ins_is_headed_as_one_and_refused_b
     from hydra import compose, initialize_config_dir
 
     from benchmarks.cli import register_resolvers
+    from benchmarks.errors import MissingPieces
     from benchmarks.execute import run
     from benchmarks.plan import to_plain
     from benchmarks.store import RehearsalError
@@ -392,8 +393,15 @@ def test_a_rehearsal_table2_of_the_four_stand_ins_is_headed_as_one_and_refused_b
     elsewhere = tmp_path / "real" / "rehearsal"
     elsewhere.mkdir(parents=True)
     os.symlink(report.experiment / "cache", elsewhere / "cache")
-    with pytest.raises(RehearsalError, match="computed with stand-in weights"):
+    with pytest.raises(MissingPieces, match="computed with stand-in weights"):
         run({**real, "output_root": str(tmp_path / "real")}, components=Components(load_dataset=lambda _: faces),
             check_registries=True)
     written = list((tmp_path / "real").glob("rehearsal/cells/**/*.json"))
     assert all(json.loads(p.read_text())["key"]["protector"] == "clean" for p in written)  # no stand-in
+    # with nothing cached, a real run refuses each stand-in protector before it protects anything
+    with pytest.raises(MissingPieces) as refused:
+        run({**real, "output_root": str(tmp_path / "fresh")}, components=Components(load_dataset=lambda _: faces),
+            check_registries=True)
+    message = str(refused.value)
+    for name in ("initiative", "antiforgery", "cmua", "dfrap"):
+        assert f"protector {name} would use stand-in weights" in message

@@ -8,7 +8,7 @@ the InstanceNorm layers included, as StarGAN's own training saves them.
 """
 
 import torch
-from _builder import arguments, parent, report
+from builder_protocol import arguments, parent, report
 
 
 def main():

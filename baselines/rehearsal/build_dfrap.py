@@ -20,7 +20,7 @@
 import sys
 
 import torch
-from _builder import arguments, parent, report
+from builder_protocol import arguments, parent, report
 
 COMGAN = "checkpoints/ComGAN/ComG_model.pt"
 STARGAN = "checkpoints/stargan_celeba_256/models/200000-G.ckpt"

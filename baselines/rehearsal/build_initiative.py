@@ -13,7 +13,7 @@ initialisation, and it is recorded in the report.
 """
 
 import torch
-from _builder import arguments, parent, report
+from builder_protocol import arguments, parent, report
 
 GAIN = 1000.0
 

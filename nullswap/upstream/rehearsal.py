@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nullswap import standin
+from nullswap.upstream.protocol import PROTOCOL_DIR
 from nullswap.upstream.spec import UpstreamSpec
 
 #: the environment variable naming the folder of upstream source trees (``<folder>/<name>/``)
@@ -127,7 +128,7 @@ def builder_environment(checkout: Path, gpus: str | None = "") -> dict[str, str]
     is ``None`` (the caller's GPUs stay visible: upstreams whose modules touch CUDA at import, like E4S's face
     parser, can only be built on a GPU) or names the GPUs to show."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    env["PYTHONPATH"] = str(checkout)
+    env["PYTHONPATH"] = os.pathsep.join([str(checkout), str(PROTOCOL_DIR)])  # + builder_protocol
     env["PYTHONUNBUFFERED"] = "1"
     if gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpus

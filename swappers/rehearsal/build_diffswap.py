@@ -11,7 +11,7 @@
 """
 
 import torch
-from _common import arguments, copy_in, parent, report
+from builder_protocol import arguments, copy_in, parent, report
 
 DIFFSWAP = "checkpoints/diffswap.pth"
 IDENTITY = "checkpoints/glint360k_r100.pth"

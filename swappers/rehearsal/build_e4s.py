@@ -19,7 +19,7 @@ import sys
 
 import torch
 import yaml
-from _common import arguments, parent, report
+from builder_protocol import arguments, parent, report
 
 NET3 = "pretrained_ckpts/e4s/iteration_300000.pt"
 PARSER = "pretrained_ckpts/face_parsing/79999_iter.pth"

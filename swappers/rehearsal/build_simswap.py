@@ -13,7 +13,7 @@
 """
 
 import torch
-from _common import arguments, copy_in, parent, report
+from builder_protocol import arguments, copy_in, parent, report
 
 ARCFACE = "arcface_model/arcface_checkpoint.tar"
 DETECTOR = "insightface_func/models/antelope/scrfd_10g_bnkps.onnx"

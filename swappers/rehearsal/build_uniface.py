@@ -10,7 +10,7 @@ StyleGAN2 CUDA ops (``training/op``): the builder needs the environment's nvcc a
 import argparse
 
 import torch
-from _common import arguments, parent, report
+from builder_protocol import arguments, parent, report
 
 TRAIN_DEFAULTS = dict(size=256, latent_channel_size=512, latent_spatial_size=32, lr_mul=1, channel_multiplier=2,
                       normalize_mode="LayerNorm", small_generator=False)

@@ -1,6 +1,7 @@
-"""What the swappers' rehearsal builders share (run in the upstream's environment: Python 3.6 syntax, stdlib only).
+"""What every rehearsal builder shares (runs in the upstream's environment: Python 3.6 syntax, stdlib only).
 
-A builder is run by ``nullswap.upstream.rehearsal.prepare_standin`` as
+The builders live beside their adapters' drivers (``baselines/rehearsal/``, ``swappers/rehearsal/``); this
+module sits beside ``driver_protocol`` on the builder's ``PYTHONPATH``.  A builder is run by ``nullswap.upstream.rehearsal.prepare_standin`` as
 ``python build_<name>.py --report REPORT --options JSON [--mode MODE]`` with a copy of the upstream tree as
 its working directory and on ``sys.path``; it saves the upstream's own networks with random initial weights
 where the upstream loads its published files, and lists every file it wrote in ``REPORT``.  Files that
