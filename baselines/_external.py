@@ -25,7 +25,6 @@ from baselines._frames import apply_delta, resize
 from baselines.base import BOUND_SLACK, Protector
 from nullswap.images import from_uint8, quantize, to_uint8
 from nullswap.upstream.adapter import UpstreamAdapter, package_dirs
-from nullswap.upstream.rehearsal import PROJECT_INTERPRETER, is_project_python
 
 #: where the baselines keep their drivers and environment specs (handed to the runner as absolute paths)
 DRIVERS_DIR, ENVS_DIR = package_dirs(__file__)
@@ -50,13 +49,16 @@ class ExternalProtector(UpstreamAdapter, Protector):
         check: bool = True,
         record_stats: bool = True,
         accept_unpinned: bool = False,
+        environment: str = "pinned",
         **driver_options: object,
     ) -> None:
         """``root``/``checkout``/``python`` locate the upstream (default ``$NULLSWAP_HOME/upstream``);
         ``chunk`` images go to the driver per call (each call loads the model once); ``check`` verifies
         the checkout, environment and weights now, so a missing piece is reported when the protector is
         built rather than in the middle of a table; ``accept_unpinned`` runs a checkout that is not a git
-        clone at the pinned commit, recorded as unpinned (see :class:`~nullswap.upstream.ExternalRunner`)."""
+        clone at the pinned commit, recorded as unpinned (see :class:`~nullswap.upstream.ExternalRunner`);
+        ``environment="modern"`` runs it in the modern variant (e.g. DF-RAP on Hopper GPUs), recorded as not
+        the pinned environment."""
         if self.modes:
             mode = mode or self.modes[0]
             if mode not in self.modes:
@@ -67,7 +69,7 @@ class ExternalProtector(UpstreamAdapter, Protector):
         self.record_stats = bool(record_stats)
         self.setup_upstream(root=root, checkout=checkout, python=python, device=device, seed=seed,
                             timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options,
-                            accept_unpinned=accept_unpinned)
+                            accept_unpinned=accept_unpinned, environment=environment)
         if check:
             self.runner.check(self.mode, self.options, device=device)
         else:
@@ -144,8 +146,5 @@ class ExternalProtector(UpstreamAdapter, Protector):
         return torch.cat(outputs)
 
     def describe(self) -> dict[str, object]:
-        """Provenance: the upstream (pin, stand-ins), the mode, and the interpreter the driver ran with."""
-        python = self.runner.python
-        environment = PROJECT_INTERPRETER if is_project_python(python) else "the upstream's environment"
-        return {**super().describe(), **self.describe_upstream(self.mode), "mode": self.mode,
-                "python": str(python), "environment": environment}
+        """Provenance: the upstream (pin, stand-ins, the environment the driver ran in) and the mode."""
+        return {**super().describe(), **self.describe_upstream(self.mode), "mode": self.mode}

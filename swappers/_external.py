@@ -19,7 +19,6 @@ import torch.nn.functional as F
 from nullswap.images import from_uint8, to_uint8
 from nullswap.upstream import environment as upstream_env
 from nullswap.upstream.adapter import UpstreamAdapter, package_dirs
-from nullswap.upstream.layout import UpstreamLayout
 from swappers.base import STATUSES, Swapper, SwapResult
 
 #: where the swappers keep their drivers and environment specs (handed to the runner as absolute paths)
@@ -58,15 +57,9 @@ class ExternalSwapper(UpstreamAdapter, Swapper):
         modern`` builds (results are then labelled as not made in the pinned environment); ``chunk`` pairs go
         to the driver per call (each call loads the models once); ``check`` verifies the checkout, environment
         and weights now, so a missing piece is reported before a table starts."""
-        if environment != "pinned" and python is None:
-            if upstream_env.spec_file(self.spec, environment) is None:
-                raise ValueError(f"{self.name}: no '{environment}' environment variant is provided for this upstream "
-                                 "(see docs/upstream-environments.md)")
-            home = UpstreamLayout.resolve(self.spec.name, root, checkout=checkout).home
-            python = upstream_env.env_dir(home, environment) / "bin" / "python"
         self.setup_upstream(root=root, checkout=checkout, python=python, device=device, seed=seed,
                             timeout=timeout, chunk=chunk, run_dir=run_dir, driver_options=driver_options,
-                            accept_unpinned=accept_unpinned)
+                            accept_unpinned=accept_unpinned, environment=environment)
         if check:
             self.runner.check(None, self.options, device=device)
         else:
@@ -99,8 +92,7 @@ class ExternalSwapper(UpstreamAdapter, Swapper):
         """Provenance: the adapter, its upstream (commit, pin, stand-ins) and the environment it ran in; a run
         outside the pinned environment says so in its ``kind``, which Table 3 prints under its rows."""
         described = {**super().describe(), **self.describe_upstream(), "frame": self.frame}
-        env = upstream_env.record(self.runner.python)
-        described["environment"] = env
-        if upstream_env.label(env):
-            described["kind"] = f"{described.get('kind', self.kind)} [{upstream_env.label(env)}]"
+        label = upstream_env.label(described["environment"])
+        if label:
+            described["kind"] = f"{described.get('kind', self.kind)} [{label}]"
         return described

@@ -106,10 +106,10 @@ def assert_rehearsal_provenance(protector: baselines.Protector) -> dict:
     assert found and all(reason.endswith(": random weights: rehearsal") for reason in found)
     assert described["pin"]["pinned"] is False and described["pin"]["accepted_unpinned"] is True
     assert described["pin"]["found"] is None  # a copy of the tree, not a git clone at the pinned commit
-    assert described["environment"] == rehearsal.PROJECT_INTERPRETER
+    assert described["environment"]["variant"] == "project interpreter"
     for record in described["standin_weights"]:
         assert standin.read(record["file"])["interpreter"] == rehearsal.PROJECT_INTERPRETER
-    print(f"\n{protector.name}: rehearsed under {described['environment']} ({described['python']}); "
+    print(f"\n{protector.name}: rehearsed under {rehearsal.PROJECT_INTERPRETER} ({described['environment']['python']}); "
           f"stand-ins: {', '.join(Path(r).name.split(':')[0] for r in found)}")
     return described
 

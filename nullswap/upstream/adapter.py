@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
+from nullswap.upstream import environment as upstream_env
+from nullswap.upstream.layout import UpstreamLayout
 from nullswap.upstream.runner import ExternalResult, ExternalRunner
 from nullswap.upstream.spec import UpstreamSpec
 
@@ -48,8 +50,15 @@ class UpstreamAdapter:
         run_dir: str | Path | None,
         driver_options: Mapping[str, object],
         accept_unpinned: bool = False,
+        environment: str = "pinned",
     ) -> None:
-        """Store the run settings, validate the driver options and build the runner (not yet checked)."""
+        """Store the run settings, validate the driver options and build the runner (not yet checked).
+
+        ``environment`` picks the variant ``python -m benchmarks.setup NAME [--env modern]`` built (an
+        explicit ``python`` wins); what the driver really ran in is recorded by :meth:`describe_upstream`."""
+        if python is None and environment != "pinned":
+            home = UpstreamLayout.resolve(self.spec.name, root, checkout=checkout).home
+            python = upstream_env.interpreter(self.spec, home, environment)
         self.device = device
         self.seed = int(seed)
         self.timeout = float(timeout)
@@ -82,7 +91,8 @@ class UpstreamAdapter:
 
     def describe_upstream(self, mode: str | None = None) -> dict[str, object]:
         """Provenance of the upstream: where it comes from, which commit (pinned or not, as found), licence,
-        frame, options, and any stand-in weights (which make every result a rehearsal)."""
+        frame, options, the environment it ran in (pinned, modern, the project's own interpreter), and any
+        stand-in weights (which make every result a rehearsal)."""
         spec = self.spec
         return {
             "upstream": spec.repo_url,
@@ -92,5 +102,6 @@ class UpstreamAdapter:
             "options": dict(self.options),
             "seed": self.seed,
             "checkout": str(self.runner.checkout),
+            "environment": upstream_env.record(self.runner.python),
             **self.runner.describe(mode, self.options),
         }

@@ -27,6 +27,21 @@ VARIANTS = ("pinned", "modern")
 MARKER = "nullswap-env.json"
 
 
+def is_project_python(python: str | Path) -> bool:
+    """Whether ``python`` is this project's own interpreter (compared as paths, not by following a venv's
+    symlink to its base interpreter: another venv is another environment)."""
+    return Path(os.path.abspath(python)) == Path(os.path.abspath(sys.executable))
+
+
+def interpreter(spec: UpstreamSpec, home: Path, variant: str = "pinned") -> Path:
+    """The python of ``variant``'s environment of ``spec`` under ``home``; a variant the adapter package ships
+    no spec file for is refused (it could not have been built)."""
+    if variant != "pinned" and spec_file(spec, variant) is None:
+        raise ValueError(f"{spec.name}: no '{variant}' environment variant is provided for this upstream "
+                         "(see docs/upstream-environments.md)")
+    return env_dir(home, variant) / "bin" / "python"
+
+
 def env_dir(home: Path, variant: str = "pinned") -> Path:
     """The folder of ``variant``'s environment under an upstream's home folder."""
     if variant not in VARIANTS:
@@ -60,7 +75,7 @@ def record(python: str | Path) -> dict[str, Any]:
     interpreter`` when the upstream ran under this project's own python (a rehearsal), else ``unknown`` (an
     environment the user built by hand); ``pinned`` is true only for the pinned environment."""
     python = Path(python)
-    if Path(os.path.abspath(python)) == Path(os.path.abspath(sys.executable)):
+    if is_project_python(python):
         return {"variant": "project interpreter", "pinned": False, "python": str(python)}
     try:
         facts = json.loads((python.parent.parent / MARKER).read_text())

@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nullswap import standin
+from nullswap.upstream.environment import is_project_python
 from nullswap.upstream.protocol import PROTOCOL_DIR
 from nullswap.upstream.spec import UpstreamSpec
 
@@ -84,12 +85,6 @@ def missing_reason(name: str) -> str | None:
 def project_python() -> Path:
     """The interpreter running this project: what a rehearsal uses when the pinned environment is absent."""
     return Path(sys.executable)
-
-
-def is_project_python(python: str | Path) -> bool:
-    """Whether ``python`` is this project's own interpreter (compared as paths, not by following a venv's
-    symlink to its base interpreter: another venv is another environment)."""
-    return Path(os.path.abspath(python)) == Path(os.path.abspath(sys.executable))
 
 
 def _inside(path: Path, folder: Path) -> bool:
