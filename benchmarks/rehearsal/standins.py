@@ -3,8 +3,8 @@
 Each is built from the library's *own* class — deepface's ArcFace (ResNet34), Facenet (Inception-ResNet-v1,
 128-D) and VGG-Face (VGG-16 with its fc8), torchvision's AlexNet under LPIPS — so that the loaders' strict
 ``load_state_dict`` and the whole forward path run exactly as with the published files.  deepface's SFace
-is an ONNX graph that only OpenCV Zoo publishes; its stand-in is a small random graph with the same
-interface (``[N, 3, 112, 112]`` RGB 0–255 in, 128 numbers out), run by deepface's own ``SFaceClient``.
+is an ONNX graph that OpenCV Zoo publishes; its stand-in is that graph (the architecture, from the offline
+asset's copy) at fresh initial values, run by deepface's own ``SFaceClient``.
 CMUA's universal perturbation gets a random one within its ε.
 
 Every file is marked with :func:`nullswap.standin.mark` (a ``<file>.standin.json`` beside it), so the sha256
@@ -48,30 +48,43 @@ def deepface_network(model: str) -> torch.nn.Module:
 
 
 def sface_graph(path: Path, seed: int = 0) -> None:
-    """A random ONNX graph with deepface's SFace interface: input ``data`` [N, 3, 112, 112], output 128-D."""
+    """deepface's SFace network with fresh initial values, as ONNX: the OpenCV Zoo 2021dec graph itself, read
+    from the offline asset's repaired fp32 copy (the same architecture, block-quantised by its publisher), with
+    every learned tensor re-initialised as a framework initialises a new network — convolutions and the
+    embedding layer He-normal, batch norms at scale 1, shift 0, mean 0, variance 1, PReLU slopes 0.25, biases
+    0 — and the graph's own input normalisation constants kept."""
+    import math
+
     import numpy as np
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import numpy_helper
 
+    from nullswap.recognizers.convert.onnx_to_torch import repaired_onnx
+
+    entry = weights.MANIFEST["sface_int8bq"]
+    model = onnx.load(str(repaired_onnx(weights.path(entry.name), sha256=entry.sha256)))
+    roles: dict[str, tuple[str, int]] = {}
+    for node in model.graph.node:
+        for index, name in enumerate(node.input):
+            roles.setdefault(name, (node.op_type, index))
     rng = np.random.default_rng(seed)
-    conv = numpy_helper.from_array(rng.normal(0, 0.05, (32, 3, 7, 7)).astype(np.float32), "conv_w")
-    fc = numpy_helper.from_array(rng.normal(0, 0.05, (128, 32)).astype(np.float32), "fc_w")
-    bias = numpy_helper.from_array(np.zeros(128, np.float32), "fc_b")
-    nodes = [
-        helper.make_node("Conv", ["data", "conv_w"], ["c"], strides=[4, 4], pads=[3, 3, 3, 3]),
-        helper.make_node("Relu", ["c"], ["r"]),
-        helper.make_node("GlobalAveragePool", ["r"], ["p"]),
-        helper.make_node("Flatten", ["p"], ["f"], axis=1),
-        helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["fc1"], transB=1),
-    ]
-    graph = helper.make_graph(
-        nodes, "sface_standin",
-        [helper.make_tensor_value_info("data", TensorProto.FLOAT, ["N", 3, 112, 112])],
-        [helper.make_tensor_value_info("fc1", TensorProto.FLOAT, ["N", 128])],
-        initializer=[conv, fc, bias],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
+    fresh_bn = {1: 1.0, 2: 0.0, 3: 0.0, 4: 1.0}  # scale, shift, running mean, running variance
+    initializers = []
+    for tensor in model.graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        op, index = roles.get(tensor.name, ("", -1))
+        if op in ("Conv", "Gemm") and index == 1:
+            fan_in = math.prod(array.shape[1:])
+            array = rng.normal(0.0, math.sqrt(2.0 / fan_in), array.shape)
+        elif op == "Gemm" and index == 2:
+            array = np.zeros_like(array)
+        elif op == "BatchNormalization":
+            array = np.full_like(array, fresh_bn[index])
+        elif op == "PRelu":
+            array = np.full_like(array, 0.25)
+        initializers.append(numpy_helper.from_array(np.asarray(array, dtype=np.float32), tensor.name))
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(initializers)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
 
@@ -93,7 +106,7 @@ def build(seed: int = 0) -> list[StandIn]:
         _save_state(deepface_network(model), weights.MANIFEST[entry].cache_path)
         mark(entry, f"deepface {model}, random initial weights")
     sface_graph(weights.MANIFEST["deepface_sface"].cache_path, seed)
-    mark("deepface_sface", "random ONNX graph with deepface SFace's interface")
+    mark("deepface_sface", "deepface SFace's ONNX graph (OpenCV Zoo 2021dec), fresh initial values")
     _save_state(torchvision.models.alexnet(weights=None), weights.MANIFEST["lpips_alexnet_backbone"].cache_path)
     mark("lpips_alexnet_backbone", "torchvision AlexNet, random initial weights (LPIPS backbone)")
     perturbation = (torch.rand(3, 256, 256) * 2 - 1) * 0.05  # CMUA's [-1, 1] units, its ε 0.05
