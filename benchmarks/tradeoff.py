@@ -4,7 +4,13 @@
 
 * NullSwap at several fidelity targets (the generator's L2 budget moved at inference: one trained model,
   several points — :class:`nullswap.protect.NullSwapCloak`),
-* white-box PGD at ε = 1, 2, 4, 8 /255 against the recognizers NullSwap trains on,
+* NullSwap + refinement (``nullswap-refine``, :mod:`nullswap.refine`): the one pass at the paper's
+  41.3 dB, then K steps per face against dlib + SFace with EOT, PSNR ≥ 41.3 dB and SSIM ≥ 0.986 after
+  rounding, for each K of ``--refine-steps``;
+* L2 PGD from the clean face with the same optimiser, EOT and budget (``nullswap-refine start=zero``):
+  at the refinement's largest K (the same time per face) and at ``--pgd-l2-long`` steps (what a per-face
+  white-box attack reaches at this fidelity given far more time: the bound refinement is measured against),
+* white-box L∞ PGD at ε = 1, 2, 4, 8 /255 against the recognizers NullSwap trains on,
 * Gaussian noise scaled to each NullSwap point's measured PSNR (the control),
 
 and measures PSNR, SSIM and Acc@1 (leave-one-out identification, as in Table 2) under the recognizers
@@ -36,6 +42,7 @@ from nullswap.provenance import REPO_ROOT as REPO
 log = logging.getLogger("benchmarks.tradeoff")
 DEFAULT_RECOGNIZERS = ["dlib", "sface", "mobilefacenet", "dlib-cpp@redetect"]
 TRAINED = {"dlib", "sface"}
+FAMILY_ORDER = ("clean", "noise", "nullswap", "refine", "pgd-l2", "pgd")
 
 
 def _label(recognizer: str) -> str:
@@ -44,13 +51,21 @@ def _label(recognizer: str) -> str:
     return f"{recognizer} ({role}{', re-detected' if '@redetect' in recognizer else ''})"
 
 
-def settings(checkpoint: str, targets: list[float], pgd_eps: list[float], pgd_steps: int, seed: int
-             ) -> list[tuple[str, float, ProtectorSpec]]:
-    """(family, parameter, spec) for NullSwap and PGD; noise is added once NullSwap's PSNRs are known."""
+def settings(checkpoint: str, targets: list[float], pgd_eps: list[float], pgd_steps: int, seed: int,
+             refine_steps: list[int] = (), pgd_l2_steps: list[int] = ()) -> list[tuple[str, float, ProtectorSpec]]:
+    """(family, parameter, spec) for NullSwap, refinement and PGD; noise is added once NullSwap's PSNRs are
+    known."""
     out: list[tuple[str, float, ProtectorSpec]] = [("clean", 0.0, ProtectorSpec("clean", {}, seed))]
     for target in targets:
         options = resolved_protector_options("nullswap", {"checkpoint": checkpoint, "target_psnr": float(target)})
         out.append(("nullswap", target, ProtectorSpec(f"nullswap-{target:g}dB", options, seed, "nullswap")))
+    for steps in refine_steps:
+        options = resolved_protector_options("nullswap-refine", {"checkpoint": checkpoint, "steps": int(steps)})
+        out.append(("refine", steps, ProtectorSpec(f"nullswap-refine-{steps}", options, seed, "nullswap-refine")))
+    for steps in pgd_l2_steps:
+        options = resolved_protector_options("nullswap-refine", {"start": "zero", "steps": int(steps)})
+        options.pop("checkpoint", None)
+        out.append(("pgd-l2", steps, ProtectorSpec(f"pgd-l2-{steps}", options, seed, "nullswap-refine")))
     for eps in pgd_eps:
         options = resolved_protector_options("pgd", {"eps": float(eps), "steps": int(pgd_steps), "progress": False})
         out.append(("pgd", eps, ProtectorSpec(f"pgd-{eps:g}", options, seed, "pgd")))
@@ -95,7 +110,8 @@ def summarise(records: list[dict], families: dict[str, tuple[str, float]]) -> pd
     frame = pd.DataFrame(list(rows.values()))
     if "psnr" not in frame:
         frame["psnr"] = float("nan")
-    return frame.sort_values(["family", "parameter"]).reset_index(drop=True)
+    frame["order"] = frame.family.map({f: i for i, f in enumerate(FAMILY_ORDER)}).fillna(len(FAMILY_ORDER))
+    return frame.sort_values(["order", "parameter"]).drop(columns="order").reset_index(drop=True)
 
 
 def add_drops(frame: pd.DataFrame, recognizers: list[str]) -> pd.DataFrame:
@@ -116,6 +132,8 @@ def plot(frame: pd.DataFrame, recognizers: list[str], path: Path, title: str) ->
 
     fig, axes = plt.subplots(1, len(recognizers), figsize=(4.2 * len(recognizers), 3.8), sharey=True)
     styles = {"nullswap": ("tab:red", "o", "NullSwap (one model, budget moved)"),
+              "refine": ("tab:purple", "*", "NullSwap + refine K steps (SSIM ≥ 0.986)"),
+              "pgd-l2": ("tab:green", "D", "L2 PGD from zero, K steps (same budget, EOT)"),
               "pgd": ("tab:blue", "s", "PGD white-box (ε /255)"),
               "noise": ("tab:gray", "^", "Gaussian noise at NullSwap's PSNR")}
     for ax, rec in zip(axes, recognizers):
@@ -192,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", nargs="+", type=float, default=[35.0, 38.0, 41.3])
     parser.add_argument("--pgd-eps", nargs="+", type=float, default=[1.0, 2.0, 4.0, 8.0])
     parser.add_argument("--pgd-steps", type=int, default=10)
+    parser.add_argument("--refine-steps", nargs="*", type=int, default=[5, 10, 20],
+                        help="NullSwap + refinement with these K (none: skip)")
+    parser.add_argument("--pgd-l2-long", type=int, default=100,
+                        help="also L2 PGD from zero with this many steps, besides the refinement's largest K (0: skip)")
     parser.add_argument("--recognizers", nargs="+", default=DEFAULT_RECOGNIZERS)
     parser.add_argument("--max-images", type=int, default=None)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "tradeoff")
@@ -210,13 +232,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_images:
         dataset["max_images"] = args.max_images
     device = resolve_device(args.device)
-    chosen = settings(checkpoint, args.targets, args.pgd_eps, args.pgd_steps, args.seed)
+    pgd_l2 = sorted({max(args.refine_steps)} | ({args.pgd_l2_long} if args.pgd_l2_long else set())) \
+        if args.refine_steps else []
+    chosen = settings(checkpoint, args.targets, args.pgd_eps, args.pgd_steps, args.seed, args.refine_steps, pgd_l2)
     families = {spec.name: (family, parameter) for family, parameter, spec in chosen}
     records = run_cells(args.out, dataset, [spec for *_, spec in chosen], args.recognizers, device)
     # The noise control: the same PSNR as each NullSwap point.
     measured = summarise(records, families)
     noise_specs = []
-    for _, row in measured[measured.family == "nullswap"].iterrows():
+    matched: list[float] = []
+    for _, row in measured[measured.family.isin(["nullswap", "refine"])].iterrows():
+        if any(abs(float(row.psnr) - other) < 0.1 for other in matched):
+            continue   # one noise control per fidelity (the refined points share the generator's PSNR)
+        matched.append(float(row.psnr))
         options = resolved_protector_options("noise", {"target_psnr": round(float(row.psnr), 2)})
         spec = ProtectorSpec(f"noise-{row.psnr:.2f}dB", options, args.seed, "noise")
         families[spec.name] = ("noise", round(float(row.psnr), 2))
