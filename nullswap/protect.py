@@ -221,10 +221,15 @@ def find_faces(rgb: np.ndarray, detector: object, detect_side: int | None = DEFA
     return faces
 
 
+#: pixels of the photo pasted at once: the float buffers of :func:`paste_region` stay ~10–20 MB even for
+#: a face that fills a 48-MP photo
+PASTE_BAND_PIXELS = 1_000_000
+
+
 def paste_region(photo: np.ndarray, protected_crop: np.ndarray, face: AlignedFace) -> None:
     """:func:`~nullswap.faces.align.paste_back` on the part of ``photo`` the crop covers, in place —
-    the same pixels as a full-photo paste, without full-photo float buffers (a 48 MP photo would need
-    several GB)."""
+    the same pixels as a full-photo paste, without full-photo float buffers: the region is pasted in bands
+    of rows (a face that fills a 12-MP photo would otherwise need ~1 GB of float32 copies of itself)."""
     height, width = photo.shape[:2]
     size = protected_crop.shape[0]
     inverse = cv2.invertAffineTransform(np.asarray(face.matrix, dtype=np.float64))
@@ -234,10 +239,13 @@ def paste_region(photo: np.ndarray, protected_crop: np.ndarray, face: AlignedFac
     x1, y1 = min(width, int(np.ceil(points[:, 0].max())) + 3), min(height, int(np.ceil(points[:, 1].max())) + 3)
     if x0 >= x1 or y0 >= y1:
         return
-    matrix = np.array(face.matrix, dtype=np.float64)
-    matrix[:, 2] += matrix[:, :2] @ np.array([x0, y0], dtype=np.float64)
-    region = np.ascontiguousarray(photo[y0:y1, x0:x1])
-    photo[y0:y1, x0:x1] = paste_back(region, protected_crop, matrix, clean_crop=face.crop)
+    rows = max(16, PASTE_BAND_PIXELS // (x1 - x0))
+    for top in range(y0, y1, rows):
+        bottom = min(y1, top + rows)
+        matrix = np.array(face.matrix, dtype=np.float64)
+        matrix[:, 2] += matrix[:, :2] @ np.array([x0, top], dtype=np.float64)
+        region = np.ascontiguousarray(photo[top:bottom, x0:x1])
+        photo[top:bottom, x0:x1] = paste_back(region, protected_crop, matrix, clean_crop=face.crop)
 
 
 def protect_photo(photo: np.ndarray, cloak: NullSwapCloak, detector: object, all_faces: bool = True, *,
@@ -413,9 +421,13 @@ def protect_files(inputs: list[Path], out_dir: Path, cloak: NullSwapCloak, *, su
         entry = {k: v for k, v in asdict(outcome).items() if v not in (None, [], {}, "") or k == "output"}
         report.update(started.item.source, **entry)
 
+    threads = torch.get_num_threads()
     with tqdm(total=len(plan.photos), desc="protect", unit="photo") as bar, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="protect-writer") as writer:
         pending: _Started | None = None
+        # the writer thread encodes on a core of its own: torch's threads would otherwise wait on each other
+        # at every operation while one of them is descheduled (several times slower, not a little)
+        torch.set_num_threads(max(1, threads - 1))
         try:
             for item in plan.photos:
                 started = start_one(item, cloak, detector, options, report, writer, refiner)
@@ -423,8 +435,11 @@ def protect_files(inputs: list[Path], out_dir: Path, cloak: NullSwapCloak, *, su
                 if previous is not None:
                     finish(previous)
         finally:
-            if pending is not None:
-                finish(pending)
+            try:
+                if pending is not None:
+                    finish(pending)
+            finally:
+                torch.set_num_threads(threads)
     report.finish()
     return outcomes, plan.report
 
@@ -494,10 +509,32 @@ def _settings(args: argparse.Namespace, options: ProtectOptions) -> dict[str, ob
             "png_level": options.png_level}
 
 
+def _release_large_blocks() -> None:
+    """Have glibc's malloc give every block of 1 MB or more back to the system when it is freed.
+
+    By default glibc raises that threshold each time a large block is freed, up to 32 MB, and from then on
+    keeps freed photo-sized buffers (a decoded 12-MP photo, a detector's feature maps) in its heap: the
+    process then holds a few hundred MB it no longer uses, photo after photo.  Fixing the threshold at
+    1 MB keeps a run's memory at one photo's working set (measured by benchmarks.tools.protect_speed).
+    Other C libraries have their own allocators: nothing to do there."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(ctypes.c_int(-3), ctypes.c_int(1 << 20))   # M_MMAP_THRESHOLD = -3
+    except (OSError, AttributeError):
+        return
+
+
 def main(argv: list[str] | None = None) -> int:
     from nullswap.weights import MissingWeightsError
 
     args = build_parser().parse_args(argv)
+    _release_large_blocks()
     options = ProtectOptions(overwrite=args.overwrite, all_faces=not args.largest_only, detector=args.detector,
                              detect_side=args.detect_side or None, max_megapixels=args.max_megapixels,
                              keep_metadata=args.metadata == "keep", seed=args.seed, png_level=args.png_level)

@@ -11,9 +11,9 @@ exactly zero) and takes ``steps`` steps that lower the identity cosine of the tr
   onto the L2 ball of the target PSNR, and shrunk radially until the SSIM target holds as well; the
   result is rounded to the 8-bit grid and checked again with the exact metrics (:mod:`nullswap.images`,
   scikit-image's SSIM) — a face that cannot meet both is shrunk until it does;
-* **where SSIM can afford it**: steps are preconditioned by the clean image's local contrast (the
-  denominator of SSIM's structure term, 2σ²ₓ + C₂), so the change goes to textured regions (hair,
-  eyebrows, edges) rather than smooth skin, where the same energy would cost far more SSIM;
+* **where SSIM can afford it**: the SSIM budget is met by projecting onto its linearisation (Newton
+  steps along ∇SSIM, in closed form), which takes out what SSIM objects to — fine grain on smooth skin —
+  and keeps the change in textured regions (hair, eyebrows, edges), instead of shrinking all of it;
 * **with the effort where it is still needed**: each recognizer contributes a hinge, its cosine above
   a target under its own same-person threshold; a recognizer already below its target (SFace
   saturates long before dlib) stops taking steps away from the others.
@@ -66,7 +66,6 @@ class RefineConfig:
     step_size: float = 0.25               # first step, as a fraction of the budget's L2 radius
     final_step_size: float = 0.02         # last step (cosine decay in between)
     margin: float = 0.1                   # hinge target: threshold − margin × (1 + threshold)
-    precondition: float = 1.0             # κ of :func:`contrast_weights` (0: plain L2 steps)
     balance: bool = True                  # each recognizer's gradient normalised before they are added
     attacker: RobustConfig = field(default_factory=default_attacker)
 
@@ -172,24 +171,6 @@ class SSIM:
 def ssim_torch(clean: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
     """Per-image SSIM of ``other`` against ``clean`` (see :class:`SSIM`)."""
     return SSIM(clean)(other)
-
-
-def contrast_weights(clean: torch.Tensor, kappa: float) -> torch.Tensor:
-    """Per pixel and channel, how much of a step the SSIM budget can afford there: v / (v + κ·v̄), with
-    v = 2σ²ₓ + C₂ of the local window (SSIM's structure-term denominator) and v̄ its image mean,
-    normalised to mean 1.
-
-    Why this shape: a linear gain g·δ under both budgets, ‖δ‖² ≤ r² (PSNR) and Σ δ²/v ≤ s (SSIM, to
-    first order), is largest for δ ∝ g · v / (μ₁v + μ₂) — flat where the image is textured (the PSNR
-    budget binds), proportional to v on smooth skin (the SSIM budget binds).  κ = μ₂/(μ₁v̄) sets where
-    the two meet; κ = 0 gives plain L2 steps."""
-    pad = _WINDOW // 2
-    padded = F.pad(clean, (pad, pad, pad, pad), mode="reflect")
-    mean = F.avg_pool2d(padded, _WINDOW, stride=1)
-    variance = (F.avg_pool2d(padded * padded, _WINDOW, stride=1) - mean * mean).clamp_min(0.0)
-    v = 2.0 * variance + _C2
-    weights = v / (v + kappa * v.mean(dim=(1, 2, 3), keepdim=True))
-    return weights / weights.mean(dim=(1, 2, 3), keepdim=True)
 
 
 def _norms(delta: torch.Tensor) -> torch.Tensor:
@@ -336,7 +317,6 @@ def refine(clean: torch.Tensor, start: torch.Tensor, recognizers: Sequence[torch
     with torch.no_grad():
         references = [model(clean) for model in recognizers]
     targets = hinge_targets(recognizers, config.margin)
-    weights = contrast_weights(clean, config.precondition) if config.precondition > 0 else None
     last: list[torch.Tensor] = [torch.ones(len(clean)) for _ in recognizers]
     for k in range(config.steps):
         fraction = k / max(1, config.steps - 1)
@@ -348,17 +328,18 @@ def refine(clean: torch.Tensor, start: torch.Tensor, recognizers: Sequence[torch
         recheck = k % 5 == 0
         gradient = torch.zeros_like(delta)
         for index, (model, reference, target) in enumerate(zip(recognizers, references, targets)):
-            # a face whose cosine is under this recognizer's target skips it (re-checked every 5 steps)
-            active = torch.ones_like(last[index], dtype=torch.bool) if recheck else last[index] > target
+            # A recognizer every face is already under its target for is skipped, and looked at again
+            # (forward only, unless a face has drifted back above) every 5 steps. The whole batch goes
+            # through the network while any face needs it.
+            if not recheck and not bool((last[index] > target).any()):
+                continue
+            cosine = F.cosine_similarity(model(views), reference.repeat(config.samples, 1), dim=-1)
+            cosine = cosine.view(config.samples, -1).mean(dim=0)
+            last[index] = cosine.detach()
+            active = last[index] > target
             if not bool(active.any()):
                 continue
-            rows = active.repeat(config.samples)
-            cosine = F.cosine_similarity(model(views[rows]), reference[active].repeat(config.samples, 1), dim=-1)
-            cosine = cosine.view(config.samples, -1).mean(dim=0)
-            last[index][active] = cosine.detach()
-            loss = torch.relu(cosine - target).sum()
-            if not loss.requires_grad:
-                continue
+            loss = (torch.relu(cosine - target) * active).sum()
             (part,) = torch.autograd.grad(loss, delta, retain_graph=True)
             if config.balance:
                 part = part / (_norms(part) + 1e-12)
@@ -367,8 +348,7 @@ def refine(clean: torch.Tensor, start: torch.Tensor, recognizers: Sequence[torch
         if not bool(gradient.abs().sum() > 0):
             break
         with torch.no_grad():
-            direction = gradient * weights if weights is not None else gradient
-            direction = direction / (_norms(direction) + 1e-12)
+            direction = gradient / (_norms(gradient) + 1e-12)
             delta = project(clean, delta - size * radius * direction, float_radius, ssim, float_ssim, 1, False)
     delta = project(clean, delta, float_radius, ssim, float_ssim)
     protected = quantize_within(clean, (clean + delta.detach()).clamp(0.0, 1.0), config.psnr, config.ssim)

@@ -1,7 +1,8 @@
 """How fast ``nullswap protect`` is on camera-size photos: ``python -m benchmarks.tools.protect_speed``.
 
 Builds (once, in ``$NULLSWAP_HOME/speed/``) a folder of twenty 12-MP JPEGs made from the real photos of
-the offline face set — each photo upscaled to cover 4000×3000 (or 3000×4000), centre-cropped, given a
+the offline face set — each photo upscaled to cover 4000×3000 (or 3000×4000), cropped around its faces
+(their boxes in the offline set's manifest), given a
 light sensor-like grain (σ = 2 grey levels, seeded) so that it compresses like a camera photo and not like
 a smooth upscale, and saved at JPEG quality 92 — then runs the real command line on it in a fresh process,
 twice:
@@ -105,13 +106,27 @@ sys.exit(code)
 """
 
 
+def _face_centres() -> dict[tuple[str, str], tuple[float, float]]:
+    """Mean face centre (x, y) of every photo of the offline set, from its manifest (where the crop of a
+    photo of another shape must stay)."""
+    from nullswap.data.offline_build import OFFLINE
+
+    manifest = OFFLINE.manifest() or {}
+    boxes: dict[tuple[str, str], list[list[float]]] = {}
+    for face in manifest.get("faces", []):
+        if face.get("view") == "original" and face.get("box"):
+            boxes.setdefault((face["archive"], face["member"]), []).append(face["box"])
+    return {key: (float(np.mean([(b[0] + b[2]) / 2 for b in found])), float(np.mean([(b[1] + b[3]) / 2 for b in found])))
+            for key, found in boxes.items()}
+
+
 def photo_folder(count: int = 20) -> Path:
     """The 12-MP photo folder (built on first use; a manifest names each photo's source)."""
     from PIL import Image
 
     from nullswap.data.offline_sources import raw_file
 
-    folder = cache_root() / "speed" / f"photos-12mp-{count}"
+    folder = cache_root() / "speed" / f"photos-12mp-v2-{count}"
     manifest = folder / "manifest.json"
     if manifest.is_file():
         return folder
@@ -120,6 +135,7 @@ def photo_folder(count: int = 20) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
     entries = []
+    centres = _face_centres()
     for index, (archive, member) in enumerate(SOURCES[:count]):
         source = raw_file(archive, member)
         with Image.open(source) as opened:
@@ -127,7 +143,10 @@ def photo_folder(count: int = 20) -> Path:
         width, height = SIZE if image.width >= image.height else SIZE[::-1]
         scale = max(width / image.width, height / image.height)
         resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
-        left, top = (resized.width - width) // 2, (resized.height - height) // 2
+        # the crop is centred on the photo's faces (as far as the photo allows), so none is cut away
+        cx, cy = centres.get((archive, member), (image.width / 2, image.height / 2))
+        left = int(np.clip(round(cx * scale - width / 2), 0, resized.width - width))
+        top = int(np.clip(round(cy * scale - height / 2), 0, resized.height - height))
         pixels = np.asarray(resized.crop((left, top, left + width, top + height)), dtype=np.float32)
         grain = np.random.default_rng(index).normal(0.0, GRAIN, pixels.shape).astype(np.float32)
         pixels = np.clip(np.round(pixels + grain), 0, 255).astype(np.uint8)
@@ -137,7 +156,7 @@ def photo_folder(count: int = 20) -> Path:
                         "upscale": round(scale, 3),
                         "sha256": hashlib.sha256((staging / name).read_bytes()).hexdigest()})
     (staging / "manifest.json").write_text(json.dumps(
-        {"how": f"real photo upscaled (Lanczos) to cover {SIZE[0]}x{SIZE[1]}, centre-cropped, Gaussian grain "
+        {"how": f"real photo upscaled (Lanczos) to cover {SIZE[0]}x{SIZE[1]}, cropped around its faces, Gaussian grain "
                 f"sigma {GRAIN} grey levels (seed = index), JPEG quality {QUALITY}", "photos": entries}, indent=2))
     if folder.exists():
         shutil.rmtree(folder)
