@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -168,6 +169,29 @@ def _load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
+class _MemorySampler(threading.Thread):
+    """Samples the child's resident memory every 20 ms, split as the kernel splits it: anonymous (what the
+    program allocated) and file-backed (mapped libraries — for a CUDA build of torch, ~250 MB of CUDA
+    libraries that a CPU run never uses, and a number that moves with what the page cache holds)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.stop = pid, False
+        self.peak_anonymous = self.peak_file = 0
+
+    def run(self) -> None:
+        path = Path(f"/proc/{self.pid}/status")
+        while not self.stop:
+            try:
+                fields = dict(line.split(":", 1) for line in path.read_text().splitlines() if ":" in line)
+            except OSError:
+                return
+            anonymous = int(fields.get("RssAnon", "0 kB").split()[0])
+            self.peak_anonymous = max(self.peak_anonymous, anonymous)
+            self.peak_file = max(self.peak_file, int(fields.get("RssFile", "0 kB").split()[0]))
+            time.sleep(0.02)
+
+
 def run_child(photos: list[Path], code: Path | None, instrument: bool, extra: list[str]) -> dict:
     """One ``nullswap protect`` process on ``photos``: wall, start-up, peak memory, per-photo stages."""
     with tempfile.TemporaryDirectory(prefix="protect-speed-") as scratch:
@@ -187,8 +211,12 @@ def run_child(photos: list[Path], code: Path | None, instrument: bool, extra: li
         load_before = _load()
         spawned = time.time()
         process = subprocess.Popen(command, env=env, cwd=scratch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        sampler = _MemorySampler(process.pid)
+        sampler.start()
         output = process.stdout.read().decode(errors="replace") if process.stdout else ""
         _, status, usage = os.wait4(process.pid, 0)
+        sampler.stop = True
+        sampler.join()
         ended = time.time()
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode not in (0,):
@@ -207,7 +235,8 @@ def run_child(photos: list[Path], code: Path | None, instrument: bool, extra: li
             "wall_s": round(ended - spawned, 2), "startup_s": round(first - spawned, 2),
             "seconds_per_photo": round((ended - first) / len(photos), 3),
             "photos_per_s": round(len(photos) / (ended - first), 3),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "user_s": round(usage.ru_utime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "peak_anonymous_mb": round(sampler.peak_anonymous / 1024, 1),
+            "peak_file_backed_mb": round(sampler.peak_file / 1024, 1), "user_s": round(usage.ru_utime, 2),
             "system_s": round(usage.ru_stime, 2), "mean_stage_s": stages, "output_mb": round(written / 1e6, 1),
             "load_average_before": load_before, "load_average_after": _load(), "command": command[:2] + arguments}
 
@@ -219,16 +248,28 @@ def write_readme(out: Path) -> Path:
              "the real photos of the offline face set (upscaled to 4000×3000, light grain, JPEG q92; the list and",
              "the recipe are in `benchmarks/tools/protect_speed.py`), protected by the real command line in a fresh",
              "process. **Timing depends on the machine and on what else runs on it**: each run records the load",
-             "average before and after; numbers taken beside other jobs are provisional.", ""]
+             "average before and after; numbers taken beside other jobs are provisional. Peak memory is the",
+             "process's peak resident set (`ru_maxrss`); beside it, the peaks of its two parts sampled every 20 ms:",
+             "anonymous memory (what the program allocates) and file-backed pages (mapped libraries: with a CUDA",
+             "build of torch, CUDA libraries a CPU run never uses, and a number that moves with the page cache).",
+             "Start-up is process start to the first photo's start; s/photo over the folder is the first photo's",
+             "start to the process's end, divided by the photo count.", "",
+             "To measure an older checkout the same way (its report has no per-photo timing, so its stages are",
+             "timed by wrapping the functions it calls; `encode+write` is one stage there):", "",
+             "```bash", "git worktree add /tmp/before <commit>",
+             "python -m benchmarks.tools.protect_speed --label before --code /tmp/before --instrument",
+             "python -m benchmarks.tools.protect_speed --label after", "```", ""]
     for label, result in results.items():
         folder, single = result["folder"], result["single"]
         lines += [f"## {label}", "", f"`{result['invocation']}` — {result['code']}; {result['machine']}; "
                   f"{result['date']}", "",
                   "| run | photos | s/photo over the folder | photos/s | start-up (s) | wall (s) | peak memory (MB) | "
-                  "CPU user+sys (s) | load avg before → after |", "|---|---|---|---|---|---|---|---|---|"]
+                  "of it anonymous / libraries (MB) | CPU user+sys (s) | load avg before → after |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for name, run in (("one 12-MP photo", single), ("folder", folder)):
             lines.append(f"| {name} | {run['photos']} | {run['seconds_per_photo']:.2f} | {run['photos_per_s']:.2f} | "
                          f"{run['startup_s']:.2f} | {run['wall_s']:.1f} | {run['peak_rss_mb']:.0f} | "
+                         f"{run.get('peak_anonymous_mb', float('nan')):.0f} / {run.get('peak_file_backed_mb', float('nan')):.0f} | "
                          f"{run['user_s'] + run['system_s']:.1f} | {run['load_average_before'][0]} → "
                          f"{run['load_average_after'][0]} |")
         stages = folder["mean_stage_s"]
