@@ -43,6 +43,7 @@ log = logging.getLogger("benchmarks.tradeoff")
 DEFAULT_RECOGNIZERS = ["dlib", "sface", "mobilefacenet", "dlib-cpp@redetect"]
 TRAINED = {"dlib", "sface"}
 FAMILY_ORDER = ("clean", "noise", "nullswap", "refine", "pgd-l2", "pgd")
+STEP_FAMILIES = ("refine", "pgd-l2")
 #: what per-face refinement is asked to reach at PSNR ≥ 41.3 dB and SSIM ≥ 0.986: relative top-1 drop per
 #: recognizer, and seconds per face on two CPU cores
 TARGET_DROPS = {"dlib": 0.50, "sface": 0.50, "dlib-cpp@redetect": 0.36, "mobilefacenet": 0.10}
@@ -147,7 +148,8 @@ def plot(frame: pd.DataFrame, recognizers: list[str], path: Path, title: str) ->
         if len(clean) and column in frame:
             ax.axhline(float(clean[column].iloc[0]), color="k", ls="--", lw=1, label="clean")
         for family, (color, marker, label) in styles.items():
-            part = frame[frame.family == family].sort_values("psnr")
+            # a budget family is a curve over PSNR; a step family sits at one PSNR and is ordered by its K
+            part = frame[frame.family == family].sort_values("parameter" if family in STEP_FAMILIES else "psnr")
             if len(part) and column in part:
                 ax.plot(part.psnr, part[column], color=color, marker=marker, label=label)
                 for _, row in part.iterrows():
@@ -156,9 +158,10 @@ def plot(frame: pd.DataFrame, recognizers: list[str], path: Path, title: str) ->
         ax.set(title=_label(rec), xlabel="PSNR (dB, higher = less visible)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("Acc@1 (lower = better cloaking)")
-    axes[-1].legend(fontsize=7, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=len(labels), frameon=False)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
