@@ -33,6 +33,7 @@ def _nullswap_checkpoint() -> str:
 #: names the file that was measured
 RUNTIME_DEFAULTS: dict[str, tuple[str, Callable[[], Any]]] = {
     "nullswap": ("checkpoint", _nullswap_checkpoint),
+    "nullswap-refine": ("checkpoint", _nullswap_checkpoint),
 }
 
 

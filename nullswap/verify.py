@@ -5,8 +5,9 @@ independent detector (dlib's HOG detector + landmarks; protection itself detects
 is re-aligned from that detection and embedded by the offline recognizers, and the cosine between the
 clean and the protected embedding is reported.  Both sides go through the same re-detection, so the
 number measures what the cloak does to a recognizer that finds the face on its own — not what it does
-to our own crop.  Below a recognizer's own same-person threshold, that recognizer no longer matches the
-protected face to the clean one.
+to our own crop.  Per face and recognizer the report gives the cosine, its **drop** from 1 (the clean
+face against itself) and its **margin** under the recognizer's own same-person threshold: below the
+threshold (``crossed``), that recognizer no longer matches the protected face to the clean one.
 
 The default recognizers are ``dlib`` and ``sface`` (the demo model is trained against them) and
 ``mobilefacenet``, which no NullSwap model here is trained against — the honest test of transfer.
@@ -67,8 +68,15 @@ class Verifier:
                                       "redetected": {"clean": found[0], "protected": found[1]}}
             if index in cosines:
                 row["cosine"] = cosines[index]
+                row["drop"] = {name: round(1.0 - value, 4) for name, value in cosines[index].items()}
                 row["still_matched"] = {
                     name: None if self.models[name].threshold is None else bool(value >= self.models[name].threshold)
+                    for name, value in cosines[index].items()}
+                row["crossed"] = {name: None if matched is None else not matched
+                                  for name, matched in row["still_matched"].items()}
+                row["margin"] = {
+                    name: None if self.models[name].threshold is None
+                    else round(float(self.models[name].threshold) - value, 4)
                     for name, value in cosines[index].items()}
             rows.append(row)
         return rows
@@ -78,8 +86,21 @@ def _verdict(matched: bool | None) -> str:
     return "no threshold" if matched is None else ("still matched" if matched else "protected")
 
 
-def format_table(results: Sequence[tuple[str, list[dict]]], verifier: Verifier) -> str:
-    """A plain-text table: one line per face, one column per recognizer (``cos ✓`` = still matched)."""
+def _why_not(matched: list[str], verifier: Verifier, refined: bool) -> str:
+    trained = [n for n in matched if n in verifier.trained_against]
+    if not refined:
+        return ("the generator's one pass alone seldom crosses a recognizer's threshold on faces it was not "
+                "trained on; add --refine (per-face optimisation against the recognizers it was trained on)")
+    if trained:
+        return ("refinement did not push it under the threshold within the fidelity budget; more steps "
+                "(--refine 40) or a lower --psnr (more visible) go further")
+    return ("refinement optimises against the recognizers the generator was trained on; this one was never "
+            "seen, and transfer to it is partial")
+
+
+def format_table(results: Sequence[tuple[str, list[dict]]], verifier: Verifier, refined: bool = False) -> str:
+    """A plain-text table: one line per face, one column per recognizer (cosine, its drop from 1, and
+    whether it fell under the threshold), then a note for every face a recognizer still matches."""
     names = verifier.names
     def threshold(name: str) -> str:
         value = verifier.models[name].threshold
@@ -88,17 +109,23 @@ def format_table(results: Sequence[tuple[str, list[dict]]], verifier: Verifier) 
     header = ["photo", "face"] + [
         f"{n}{'' if n in verifier.trained_against else ' (unseen)'} [t={threshold(n)}]" for n in names]
     lines = [header]
+    notes: list[str] = []
     for photo, rows in results:
         for row in rows:
             if "cosine" not in row:
                 lost = [k for k, v in row["redetected"].items() if not v]
                 cells = [f"not re-detected ({'/'.join(lost)})"] + [""] * (len(names) - 1)
             else:
-                cells = [f"{row['cosine'][n]:+.3f} {_verdict(row['still_matched'][n])}" for n in names]
+                cells = [f"{row['cosine'][n]:+.3f} (-{1 - row['cosine'][n]:.3f}) {_verdict(row['still_matched'][n])}"
+                         for n in names]
+                matched = [n for n in names if row["still_matched"][n]]
+                if matched:
+                    notes.append(f"  {photo} face {row['face']}: still matched by {', '.join(matched)}: "
+                                 f"{_why_not(matched, verifier, refined)}")
             lines.append([photo, str(row["face"]), *cells])
     widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
     text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
-    note = (f"identity cosine clean vs protected, both re-detected with {verifier.detector}; "
-            "'protected' = below the recognizer's same-person threshold t")
-    return note + "\n" + "\n".join(text)
+    note = (f"identity cosine clean vs protected as saved, both re-detected with {verifier.detector} "
+            "(drop from 1 in brackets); 'protected' = below the recognizer's same-person threshold t")
+    return "\n".join([note, *text, *notes])

@@ -186,6 +186,40 @@ def _single_threaded(torch: Any) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+@contextlib.contextmanager
+def _without_eager_dynamo() -> Iterator[None]:
+    """Import facenet-pytorch without torchvision importing ``torch._dynamo``.
+
+    facenet-pytorch imports torchvision, whose ``ops/roi_align.py`` does ``from torch._dynamo.utils import
+    is_compile_supported`` at import time (against its own ``lazy_compile`` docstring, which means to
+    avoid importing dynamo eagerly); that one line costs a few seconds of start-up — more than the rest of
+    ``nullswap protect`` — for a function MTCNN never calls.  While the import runs, a stand-in module
+    answers that one name with a function that imports the real one on first use, and it is removed again
+    right after, so any later ``import torch._dynamo`` gets the real package.  Nothing changes when dynamo
+    or torchvision is already loaded."""
+    import sys
+    import types
+
+    name = "torch._dynamo.utils"
+    if name in sys.modules or "torch._dynamo" in sys.modules or "torchvision" in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType(name)
+
+    def is_compile_supported(device_type: str) -> bool:
+        from torch._dynamo.utils import is_compile_supported as real
+
+        return bool(real(device_type))
+
+    stand_in.is_compile_supported = is_compile_supported  # type: ignore[attr-defined]
+    sys.modules[name] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+
+
 class MTCNNDetector:
     """facenet-pytorch's MTCNN (P-, R-, O-Net weights ship inside the package: no download).
 
@@ -201,7 +235,8 @@ class MTCNNDetector:
         thresholds: Sequence[float] = (0.6, 0.7, 0.7),
         device: str = "cpu",
     ) -> None:
-        from facenet_pytorch import MTCNN
+        with _without_eager_dynamo():
+            from facenet_pytorch import MTCNN
 
         self.min_face_size = int(min_face_size)
         self._model = MTCNN(
