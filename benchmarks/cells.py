@@ -47,7 +47,7 @@ def protection_failures(ws: Workspace, protector: ProtectorSpec) -> tuple[dict[s
         return {"protection": 0}, []
     named = "; ".join(f"{key}: {message}" for key, message in list(failed.items())[:NOTE_LIMIT])
     more = f"; and {len(failed) - NOTE_LIMIT} more" if len(failed) > NOTE_LIMIT else ""
-    note = (f"{protector.name}: {len(failed)} of {len(ws.faceset)} images failed protection and are left out "
+    note = (f"{len(failed)} of {len(ws.faceset)} images failed protection and are left out "
             f"of every metric ({named}{more})")
     return {"protection": len(failed), "protection_failed": failed}, [note]
 
