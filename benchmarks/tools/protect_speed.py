@@ -238,7 +238,9 @@ def run_child(photos: list[Path], code: Path | None, instrument: bool, extra: li
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "peak_anonymous_mb": round(sampler.peak_anonymous / 1024, 1),
             "peak_file_backed_mb": round(sampler.peak_file / 1024, 1), "user_s": round(usage.ru_utime, 2),
             "system_s": round(usage.ru_stime, 2), "mean_stage_s": stages, "output_mb": round(written / 1e6, 1),
-            "load_average_before": load_before, "load_average_after": _load(), "command": command[:2] + arguments}
+            "load_average_before": load_before, "load_average_after": _load(),
+            # the command as run, the instrumenting script's text named rather than repeated
+            "command": [sys.executable, "-c", "<INSTRUMENT>", *arguments] if instrument else command}
 
 
 def write_readme(out: Path) -> Path:
