@@ -127,14 +127,23 @@ class AttackerTransform(torch.nn.Module):
         jpeg = (torch.rand(n) < cfg.jpeg_p) & active
         low, high = cfg.jpeg_quality
         qualities = torch.randint(low, high + 1, (n,))
-        rows = []
-        for i in range(n):
-            row = out[i : i + 1]
-            if resize[i]:
-                row = resize_round_trip(row, float(factors[i]))
-            if blur[i]:
-                row = gaussian_blur(row, float(sigmas[i]))
-            if jpeg[i]:
-                row = jpeg_round_trip(row, int(qualities[i]))
-            rows.append(row)
-        return torch.cat(rows).clamp(0.0, 1.0)
+        return round_trips(out, resize, factors, jpeg, qualities, blur, sigmas)
+
+
+def round_trips(images: torch.Tensor, resize: torch.Tensor, factors: torch.Tensor, jpeg: torch.Tensor,
+                qualities: torch.Tensor, blur: torch.Tensor | None = None,
+                sigmas: torch.Tensor | None = None) -> torch.Tensor:
+    """Per face, in the order an attacker's tool applies them: a resize round trip (``factors``), a blur
+    (``sigmas``) and a JPEG round trip (``qualities``), each where its mask is set. One face at a time:
+    the round trips go through PIL (JPEG) or change the size, so they cannot be batched."""
+    rows = []
+    for i in range(len(images)):
+        row = images[i : i + 1]
+        if resize[i]:
+            row = resize_round_trip(row, float(factors[i]))
+        if blur is not None and blur[i]:
+            row = gaussian_blur(row, float(sigmas[i]))
+        if jpeg[i]:
+            row = jpeg_round_trip(row, int(qualities[i]))
+        rows.append(row)
+    return torch.cat(rows).clamp(0.0, 1.0)

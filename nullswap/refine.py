@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
-from nullswap.augment import RobustConfig, jpeg_round_trip, resize_round_trip, similarity_warp
+from nullswap.augment import RobustConfig, round_trips, similarity_warp
 from nullswap.images import PEAK
 
 #: scikit-image's SSIM constants on [0, 1] images (K1 = 0.01, K2 = 0.03, data range 1)
@@ -269,15 +269,7 @@ def attacker_views(images: torch.Tensor, config: RobustConfig, generator: torch.
     jpeg = torch.rand(n, generator=generator) < config.jpeg_p
     low, high = config.jpeg_quality
     qualities = torch.randint(low, high + 1, (n,), generator=generator)
-    rows = []
-    for i in range(n):
-        row = out[i : i + 1]
-        if resize[i]:
-            row = resize_round_trip(row, float(factors[i]))
-        if jpeg[i]:
-            row = jpeg_round_trip(row, int(qualities[i]))
-        rows.append(row)
-    return torch.cat(rows).clamp(0.0, 1.0)
+    return round_trips(out, resize, factors, jpeg, qualities)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -22,7 +22,13 @@ def test_a_non_positive_budget_is_refused():
         gpu_check.main(["--minutes", "0", "--dry-run"])
 
 
-def test_the_dry_run_plans_every_phase_and_writes_its_report(tmp_path: Path, capsys):
+@pytest.mark.parametrize("offline_set_built", [True, False])
+def test_the_dry_run_plans_every_phase_and_writes_its_report(offline_set_built, tmp_path: Path, monkeypatch):
+    """Whatever this machine holds: a dry run plans the offline recipe even where its data set is not built
+    yet, and says so."""
+    import nullswap.data.offline
+
+    monkeypatch.setattr(nullswap.data.offline, "is_built", lambda *a, **k: offline_set_built)
     assert gpu_check.main(["--dry-run", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     phases = {p["name"]: p for p in report["phases"]}
@@ -34,6 +40,8 @@ def test_the_dry_run_plans_every_phase_and_writes_its_report(tmp_path: Path, cap
     assert phases["ddp"]["status"] == "skipped" and "GPU(s) present" in phases["ddp"]["detail"]
     markdown = (tmp_path / "report.md").read_text()
     assert "Dry run: the plan only" in markdown and "experiment=offline" in markdown
+    assert phases["offline-recipe"]["status"] == "planned"
+    assert ("make offline-data" in phases["offline-recipe"]["detail"]) is not offline_set_built
     assert not list(tmp_path.rglob("*.pt")), "a dry run trains nothing"
 
 
