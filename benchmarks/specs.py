@@ -42,13 +42,21 @@ def semantic_options(registry: str, options: Mapping[str, Any]) -> dict[str, Any
     return {k: v for k, v in complete_options(registry, options).items() if k not in NON_SEMANTIC_OPTIONS}
 
 
+def without_digested_paths(options: Mapping[str, Any], digests: Mapping[str, str]) -> dict[str, Any]:
+    """``options`` less the file paths that ``digests`` stands for: a file counts by its content, so the same
+    checkpoint in another clone, home folder or cluster mount identifies the same cells (its path is in
+    each cell's provenance, under the protector's description)."""
+    return {k: v for k, v in options.items() if k not in digests}
+
+
 def canonical_protector_config(stored: Mapping[str, Any]) -> dict[str, Any]:
     """A protector config as an older :meth:`ProtectorSpec.config` wrote it, in today's form.
 
-    Only the options change (completed with the declared defaults the adapter ran with); the file
-    digests stay as measured then.  Used to re-key old cells (``python -m benchmarks.tools.migrate_cells``)."""
-    return {**stored, "options": semantic_options(str(stored.get("registry") or stored["name"]),
-                                                  stored.get("options") or {})}
+    Only the options change (completed with the declared defaults the adapter ran with, less the paths of
+    files counted by their digest); the digests stay as measured then.  Used to re-key old cells
+    (``python -m benchmarks.tools.migrate_cells``)."""
+    options = semantic_options(str(stored.get("registry") or stored["name"]), stored.get("options") or {})
+    return {**stored, "options": without_digested_paths(options, stored.get("file_sha256") or {})}
 
 
 @dataclass(frozen=True)
@@ -66,18 +74,19 @@ class ProtectorSpec:
 
     def config(self) -> dict[str, Any]:
         """What identifies the protected images: options that only change logging or placement are left out,
-        and files the protector reads (a checkpoint, a perturbation) count by content, not by path alone —
-        retraining into the same path makes new cells.  Options are complete (the class's declared
-        defaults under the spec's own), so spelling a default out or leaving it to the class is the same."""
+        and files the protector reads (a checkpoint, a perturbation) count by content, not by path —
+        retraining into the same path makes new cells, the same file elsewhere finds the same ones.
+        Options are complete (the class's declared defaults under the spec's own), so spelling a default
+        out or leaving it to the class is the same."""
         options = semantic_options(self.registry or self.name, self.options)
+        digests = {k: _file_digest(str(v)) for k, v in options.items()
+                   if k in FILE_OPTIONS and v and Path(str(v)).is_file()}
         config: dict[str, Any] = {
             "name": self.name,
             "registry": self.registry or self.name,
-            "options": options,
+            "options": without_digested_paths(options, digests),
             "seed": self.seed,
         }
-        digests = {k: _file_digest(str(v)) for k, v in options.items()
-                   if k in FILE_OPTIONS and v and Path(str(v)).is_file()}
         if digests:
             config["file_sha256"] = digests
         return config

@@ -1,11 +1,13 @@
-"""Re-key result cells written before a protector's options were completed with its class defaults.
+"""Re-key result cells written under an older form of a protector's configuration.
 
 Cells are found by the hash of their configuration.  Since protector options are hashed *complete* —
 the adapter's declared defaults under the ones a config spelled out (:func:`benchmarks.specs.semantic_options`)
 — a cell written when a default was left to the class carries an older hash for the same measurement,
 and a new run would compute it again.  This command rewrites such cells under today's hash: the
 configuration gains the default values the adapter ran with, the measured values are untouched, and
-the provenance records the old hash.  Without ``--write`` it only lists what it would do.
+the provenance records the old hash.  The same holds for files counted by their digest (a checkpoint, a
+perturbation): cells written when their path was hashed beside the digest are re-keyed without the path, so
+a clone elsewhere finds them.  Without ``--write`` it only lists what it would do.
 
     python -m benchmarks.tools.migrate_cells results            # dry run over every experiment
     python -m benchmarks.tools.migrate_cells results --write
@@ -23,7 +25,8 @@ from typing import Any
 from benchmarks.specs import canonical_protector_config
 from benchmarks.store import CellKey, atomic_write_text, config_hash, dumps_cell
 
-REASON = "protector options completed with the adapter's declared defaults (benchmarks.specs.semantic_options)"
+REASON = ("protector config in today's form: options completed with the adapter's declared defaults, files counted "
+          "by their digest only (benchmarks.specs.canonical_protector_config)")
 
 
 def cell_files(roots: Sequence[Path]) -> Iterator[Path]:
