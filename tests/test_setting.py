@@ -143,6 +143,16 @@ def test_notes_keep_the_column_they_belong_to(tmp_path: Path) -> None:
     assert "dlw (arcface): 2 probes could not be embedded" in notes
 
 
+def test_an_older_cell_of_the_same_slot_does_not_hide_which_row_a_note_belongs_to(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path)
+    data = paper_facts.dataset(36)
+    _write(store, "clean", "arcface", {"dataset": data})
+    for registry in ("nullswap", "nullswap-retrained"):  # two configurations of the one slot nullswap × arcface
+        _write(store, "nullswap", "arcface", {"dataset": data}, notes=["3 images skipped"], registry=registry)
+    notes = build_identification("table2", "celebahq", list(store.cells()), 0).notes
+    assert "nullswap (arcface): 3 images skipped" in notes
+
+
 def test_figures_carry_the_setting_line_and_a_rehearsal_header(tmp_path: Path) -> None:
     cells = table2(tmp_path / "real", dataset=paper_facts.dataset(36))
     written = build_tables(tmp_path / "real")

@@ -53,10 +53,10 @@ def _cell_notes(cells: list[dict[str, Any]]) -> list[str]:
     """The caveats the cells recorded, each with the cells it belongs to ("session3 (visual): 31 of 36 …"):
     a note every cell shares is shown once as it is; otherwise it names its columns, and the rows of a
     column where only some of them have it."""
-    slots: dict[str, list[str]] = {}
+    slots: dict[str, set[str]] = {}  # a column's rows (an older cell of the same slot is the same row)
     for cell in cells:
         key = cell["key"]
-        slots.setdefault(key["protector"], []).append(key["evaluator"])
+        slots.setdefault(key["protector"], set()).add(key["evaluator"])
     where: dict[str, dict[str, list[str]]] = {}
     for cell in cells:
         key = cell["key"]
