@@ -237,6 +237,18 @@ def test_the_replay_reproduces_the_shipped_generators_logged_weights_and_its_flo
     assert run.floor_binding_steps == 0 and run.differing_steps == 0 and run.smallest_denominator > 0.1
 
 
+def test_a_run_trained_with_eq_4_as_written_is_replayed_against_the_opt_in_floor():
+    """results/demo (make demo, no floor): the replay says where a 0.1 floor would have acted."""
+    from benchmarks.tools.dlw_replay import OPT_IN_FLOOR
+    from benchmarks.tools.dlw_replay import replay as replay_run
+
+    run = replay_run(RESULTS / "demo" / "training" / "residual")
+    assert run.logged_config["denominator_floor"] is None and run.variant == {"denominator_floor": OPT_IN_FLOOR}
+    assert run.reproduced_max_abs_error == 0.0
+    assert run.smallest_denominator < OPT_IN_FLOOR and run.floor_binding_steps == run.differing_steps > 0
+    assert run.smallest_weight_variant > run.smallest_weight_logged  # the floor bounds the raw weight
+
+
 @pytest.mark.parametrize("run", sorted(COMMITTED_RUNS))
 def test_every_committed_dlw_run_gets_its_logged_weights_from_the_config_its_command_composes_today(run):
     from omegaconf import OmegaConf
