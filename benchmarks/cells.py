@@ -45,7 +45,8 @@ def protection_failures(ws: Workspace, protector: ProtectorSpec) -> tuple[dict[s
     failed = ws.protection_failures(protector)
     if not failed:
         return {"protection": 0}, []
-    named = "; ".join(f"{key}: {message}" for key, message in list(failed.items())[:NOTE_LIMIT])
+    own_name = f"{protector.registry or protector.name}: "  # the adapter's messages start with it; the note's column says it
+    named = "; ".join(f"{key}: {message.removeprefix(own_name)}" for key, message in list(failed.items())[:NOTE_LIMIT])
     more = f"; and {len(failed) - NOTE_LIMIT} more" if len(failed) > NOTE_LIMIT else ""
     note = (f"{len(failed)} of {len(ws.faceset)} images failed protection and are left out "
             f"of every metric ({named}{more})")
