@@ -143,7 +143,7 @@ def visual_cell(
         counts={"images": len(faces), "measured": len(kept)},
         failures=failed,
         per_image=per_image,
-        notes=[f"{protector.name}: {note}" for note in quality.notes] + failure_notes,
+        notes=quality.notes + failure_notes,  # the table names the column (builders._cell_notes)
         provenance={
             "dataset": ws.dataset_record(),
             "device": ws.device,

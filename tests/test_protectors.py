@@ -402,3 +402,42 @@ def test_a_column_leaves_an_image_its_protector_failed_out_of_every_metric_and_n
     markdown = (report.experiment / "tables" / "table2.md").read_text()
     assert f"noise: 1 of {len(faces)} images failed protection and are left out of every metric" in markdown
     assert f"({failed_key}: failed: ValueError: degenerate affine)" in markdown  # the column is named once
+
+
+class _LeavesOneUnchanged(_FailsOne):
+    """The real ``noise`` protector, except that one image comes back exactly as it went in (reported ok)."""
+
+    def protect(self, images: torch.Tensor) -> torch.Tensor:
+        out = self.inner.protect(images).clone()
+        for index in range(len(images)):
+            if self.seen + index == self.failing:
+                out[index] = images[index]
+        self.seen += len(images)
+        self.last_status, self.last_messages = ["ok"] * len(images), [""] * len(images)
+        return out
+
+
+def test_a_visual_note_names_its_column_once(tmp_path: Path):
+    from benchmarks.execute import run
+    from benchmarks.report.write import build_tables
+    from benchmarks.workspace import Components, default_build_protector
+    from tests.sample_subsets import balanced_sample_views
+
+    faces = balanced_sample_views(identities=3, per_identity=2)
+
+    def build(spec, device=None):
+        protector = default_build_protector(spec, device)
+        return _LeavesOneUnchanged(protector, failing=1) if spec.name == "noise" else protector
+
+    config = {
+        "table": "table1", "experiment": "exp", "output_root": str(tmp_path),
+        "dataset": {"name": "sample", "split": "test", "views": True, "root": None, "max_images": None},
+        "protectors": ["clean", "noise"], "protector_options": {"noise": {"target_psnr": 35.0}},
+        "recognizers": [], "identification": False, "visual": True, "perceptual": None,
+        "seed": 0, "device": "cpu", "batch_size": 4, "build_tables": False,
+    }
+    report = run(config, components=Components(load_dataset=lambda cfg: faces, build_protector=build),
+                 check_registries=True)
+    build_tables(report.experiment)
+    markdown = (report.experiment / "tables" / "table1.md").read_text()
+    assert f"- noise (visual): 1 of {len(faces)} protected images are identical to the clean ones" in markdown
