@@ -10,7 +10,8 @@ dlib detection finds no face is reported ``no_face`` before the chain runs; the 
 it breaks when its MTCNN step fails, which is reported as an upstream failure with the log.  The chain's
 children start ``python`` by name: the runner puts this environment's ``bin/`` first on PATH and the driver
 passes that on.  On a timeout the chain's whole process group is killed.  The checkout's tracked
-``data/portrait_jpg`` is put back afterwards.  The swap cannot be seeded (see the driver); the provenance says so.
+``data/portrait_jpg`` is put back afterwards.  The seed reaches every process of the chain, its DDIM sampler
+included, through a ``sitecustomize`` on the chain's path (see the driver); the upstream's code is unchanged.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class DiffSwap(ExternalSwapper):
     default_options: ClassVar[dict[str, object]] = {"pair_timeout": 1800}
 
     def describe(self) -> dict[str, object]:
-        """The provenance says that the swap cannot be seeded (the chain's DDIM noise is drawn unseeded)."""
-        return {**super().describe(), "seeded": False,
-                "seeded_why": "the upstream's DDIM sampler draws unseeded noise in a process its chain starts"}
+        """The provenance says how the seed reaches the chain's DDIM sampler, which the upstream leaves unseeded."""
+        return {**super().describe(), "seeded": True,
+                "seeded_how": "every Python process of the chain seeded at start-up by the driver's sitecustomize "
+                              "(random at once, numpy and torch on import): seed + pair index; upstream code unchanged"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,7 +183,7 @@ def test_diffswaps_call_timeout_covers_its_chunk_of_pairs(tmp_path: Path):
     longer = swappers.load("diffswap", root=tmp_path, check=False, chunk=10, pair_timeout=600)
     assert longer.timeout >= 10 * 600
     assert swappers.load("diffswap", root=tmp_path, check=False, timeout=50).timeout == 50
-    assert swapper.describe()["seeded"] is False  # its DDIM noise is drawn unseeded: the provenance says so
+    assert swapper.describe()["seeded"] is True  # the driver seeds the chain's processes: the provenance says how
 
 
 # --------------------------------------------------------------------------------------------------
@@ -253,6 +254,65 @@ def test_diffswaps_chain_uses_the_environments_python_is_killed_as_a_group_and_l
     assert set(report.read_text().split()) == {str(env_python)}
     assert not _alive(int(Path(f"{report}.pid").read_text()))  # the hung chain's grandchild died with it
     assert _git_status(checkout) == ""  # tracked data/portrait_jpg put back, data/portrait removed
+
+
+#: a stand-in chain whose swap, like DiffSwap's DDIM step, is drawn from unseeded noise in a process it starts
+NOISY_CHAIN = {
+    "pipeline.py": '''
+"""Stand-in: the 'swap' is unseeded numpy and torch noise drawn by a child the chain starts by name."""
+import os
+import sys
+
+import numpy as np
+from PIL import Image
+
+
+def get_detect(image, iter):
+    return [0]
+
+
+if __name__ == "__main__":
+    os.makedirs("data/portrait/swap_res_ori/target/pair")
+    sys.exit(os.system("python sample.py"))
+''',
+    "sample.py": '''
+import random
+
+import numpy as np
+import torch
+from PIL import Image
+
+noise = torch.rand(64, 64, 3).numpy() * 0.5 + np.random.rand(64, 64, 3) * 0.25 + random.random() * 0.25
+Image.fromarray((noise * 255).astype(np.uint8)).save("data/portrait/swap_res_ori/target/pair/pair.png")
+''',
+    **{f"checkpoints/{name}": "x\n" for name in ("diffswap.pth", "glint360k_r100.pth",
+                                                  "shape_predictor_68_face_landmarks.dat")},
+}
+
+
+def test_diffswaps_seed_reaches_the_noise_its_chain_draws_in_processes_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The same seed gives the same swap, another seed another one, and two pairs of one call differ; the
+    upstream's files are left untouched (the seed travels through the chain's PYTHONPATH)."""
+    checkout = tmp_path / "checkout"
+    head = make_checkout(checkout, NOISY_CHAIN)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    python = Path(sys.executable)  # the chain's child imports torch: the project's interpreter has it
+
+    def swap(seed: int) -> torch.Tensor:
+        swapper = swappers.load("diffswap", checkout=checkout, python=python, check=False, seed=seed)
+        swapper.runner = ExternalRunner(dataclasses.replace(swapper.spec, commit=head, weights=()), tmp_path,
+                                        checkout=checkout, python=python)
+        faces = torch.full((2, 3, 64, 64), 0.5)
+        result = swapper.swap(faces, faces)
+        assert result.status == ["ok", "ok"], result.messages
+        return result.images
+
+    first, again, other = swap(7), swap(7), swap(8)
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other) and not torch.equal(first[0], first[1])
+    assert _git_status(checkout) == ""
 
 
 def _git_status(checkout: Path) -> str:

@@ -19,8 +19,11 @@ What the driver takes care of, each for a reason in the upstream:
 * The swap step forces ``CUDA_VISIBLE_DEVICES=0`` (``pipeline.py:419``): a request for another GPU is refused
   rather than silently run on the machine's first one.
 * The diffusion sampler draws its noise unseeded (``ldm/models/diffusion/ddim.py:128-129``) in a process the
-  chain starts through ``torch.distributed.launch``; nothing short of changing the upstream's code or injecting
-  code into its interpreter can seed it, so the driver records ``seeded: false``.
+  chain starts through ``torch.distributed.launch``.  The driver passes the pair's seed on without changing the
+  upstream's code: ``chain_seed/sitecustomize.py`` (beside the driver protocol) goes first on the chain's
+  ``PYTHONPATH`` with the seed in ``NULLSWAP_CHAIN_SEED``, and every Python process of the chain seeds ``random``
+  at start-up and numpy and torch when it imports them.  The same seed then draws the same noise; cuDNN may
+  still choose kernels whose last bits differ between runs.
 """
 
 import contextlib
@@ -110,9 +113,9 @@ with Driver() as drv:
     import pipeline  # the upstream module: its dlib detector and landmark predictor load at import
     from PIL import Image
 
-    drv.info.update({"python": sys.version.split()[0], "seeded": False,
-                     "seeded_why": "the chain's DDIM sampler (ddim.py:128-129) draws unseeded noise in a process "
-                                   "started by torch.distributed.launch"})
+    drv.info.update({"python": sys.version.split()[0], "seeded": True,
+                     "seeded_how": "every process of the chain seeded at start-up (chain_seed/sitecustomize.py): "
+                                   "random at once, numpy and torch on import; seed = request seed + pair index"})
     timeout = float(drv.options["pair_timeout"])
 
     def has_face(image):
@@ -124,12 +127,16 @@ with Driver() as drv:
             bgr = cv2.resize(bgr, (0, 0), fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
         return len(pipeline.get_detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), 2)) > 0
 
-    # the chain's children inherit this environment: PATH (the environment's bin/ first, set by the runner)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([".", os.environ.get("PYTHONPATH", "")]))
+    # the chain's children inherit this environment: PATH (the environment's bin/ first, set by the runner), and
+    # the folder whose sitecustomize seeds each of them
+    import driver_protocol
+
+    chain_seed = os.path.join(os.path.dirname(os.path.abspath(driver_protocol.__file__)), "chain_seed")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([chain_seed, ".", os.environ.get("PYTHONPATH", "")]))
     scratch = tempfile.mkdtemp(prefix="diffswap-")
     try:
         with checkout_lock(drv.checkout), tracked_inputs_aside(scratch):
-            for item, source, target in drv.pairs():
+            for index, (item, source, target) in enumerate(drv.pairs()):
                 with drv.guard(item):
                     if not has_face(source):
                         drv.no_face(item, "the upstream's dlib detection found no face in the source")
@@ -142,7 +149,7 @@ with Driver() as drv:
                     for kind, image in (("source", source), ("target", target)):
                         os.makedirs(os.path.join(INPUTS, kind))
                         Image.fromarray(image).save(os.path.join(INPUTS, kind, "pair.png"))
-                    code = run_chain(timeout, env)
+                    code = run_chain(timeout, dict(env, NULLSWAP_CHAIN_SEED=str(drv.seed + index)))
                     found = sorted(glob.glob(os.path.join(OUTPUTS, "swap_res_ori", "*", "*", "pair.png")))
                     if code != 0 or not found:
                         drv.fail(item, f"DiffSwap's pipeline stopped (exit {code}); its output is in driver.log")
