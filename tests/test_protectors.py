@@ -364,9 +364,10 @@ class _FailsOne:
         return self.inner.describe()
 
 
-def test_a_column_leaves_an_image_its_protector_failed_out_of_every_metric_and_names_it(tmp_path: Path):
+def _run_with_noise_as(wrap, tmp_path: Path, table: str, recognizers: list[str]):
+    """Run ``table`` (clean and noise columns) on six sample faces with the noise protector wrapped by ``wrap``;
+    the faces and the run's report."""
     from benchmarks.execute import run
-    from benchmarks.report.write import build_tables
     from benchmarks.workspace import Components, default_build_protector
     from tests.sample_subsets import balanced_sample_views
 
@@ -374,17 +375,23 @@ def test_a_column_leaves_an_image_its_protector_failed_out_of_every_metric_and_n
 
     def build(spec, device=None):
         protector = default_build_protector(spec, device)
-        return _FailsOne(protector, failing=2) if spec.name == "noise" else protector
+        return wrap(protector) if spec.name == "noise" else protector
 
     config = {
-        "table": "table2", "experiment": "exp", "output_root": str(tmp_path),
+        "table": table, "experiment": "exp", "output_root": str(tmp_path),
         "dataset": {"name": "sample", "split": "test", "views": True, "root": None, "max_images": None},
         "protectors": ["clean", "noise"], "protector_options": {"noise": {"target_psnr": 35.0}},
-        "recognizers": ["sface-onnx"], "identification": True, "visual": True, "perceptual": None,
+        "recognizers": recognizers, "identification": bool(recognizers), "visual": True, "perceptual": None,
         "seed": 0, "device": "cpu", "batch_size": 4, "build_tables": False,
     }
-    report = run(config, components=Components(load_dataset=lambda cfg: faces, build_protector=build),
-                 check_registries=True)
+    return faces, run(config, components=Components(load_dataset=lambda cfg: faces, build_protector=build),
+                      check_registries=True)
+
+
+def test_a_column_leaves_an_image_its_protector_failed_out_of_every_metric_and_names_it(tmp_path: Path):
+    from benchmarks.report.write import build_tables
+
+    faces, report = _run_with_noise_as(lambda p: _FailsOne(p, failing=2), tmp_path, "table2", ["sface-onnx"])
     cells = [json.loads(p.read_text()) for p in report.experiment.glob("cells/**/*.json")]
     noise = {c["kind"]: c for c in cells if c["key"]["protector"] == "noise"}
     failed_key = faces.keys[2]
@@ -418,26 +425,9 @@ class _LeavesOneUnchanged(_FailsOne):
 
 
 def test_a_visual_note_names_its_column_once(tmp_path: Path):
-    from benchmarks.execute import run
     from benchmarks.report.write import build_tables
-    from benchmarks.workspace import Components, default_build_protector
-    from tests.sample_subsets import balanced_sample_views
 
-    faces = balanced_sample_views(identities=3, per_identity=2)
-
-    def build(spec, device=None):
-        protector = default_build_protector(spec, device)
-        return _LeavesOneUnchanged(protector, failing=1) if spec.name == "noise" else protector
-
-    config = {
-        "table": "table1", "experiment": "exp", "output_root": str(tmp_path),
-        "dataset": {"name": "sample", "split": "test", "views": True, "root": None, "max_images": None},
-        "protectors": ["clean", "noise"], "protector_options": {"noise": {"target_psnr": 35.0}},
-        "recognizers": [], "identification": False, "visual": True, "perceptual": None,
-        "seed": 0, "device": "cpu", "batch_size": 4, "build_tables": False,
-    }
-    report = run(config, components=Components(load_dataset=lambda cfg: faces, build_protector=build),
-                 check_registries=True)
+    faces, report = _run_with_noise_as(lambda p: _LeavesOneUnchanged(p, failing=1), tmp_path, "table1", [])
     build_tables(report.experiment)
     markdown = (report.experiment / "tables" / "table1.md").read_text()
     assert f"- noise (visual): 1 of {len(faces)} protected images are identical to the clean ones" in markdown
